@@ -1,0 +1,7 @@
+"""twitchwatch processor: sources -> streaming detection pipeline -> sinks."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,55 @@
+"""The ``twitchwatch`` command line: one module per group of subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from processor import __version__
+from processor.cli import ble_cmd, devices_cmd, events_cmd, mqtt_cmd, replay_cmd
+from processor.errors import InputError, ProcessorError
+
+_GROUPS = (replay_cmd, events_cmd, devices_cmd, ble_cmd, mqtt_cmd)
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (every subcommand has --help)."""
+    parser = argparse.ArgumentParser(
+        prog="twitchwatch",
+        description="Detect muscle twitches and spasms from wearables and recordings.",
+    )
+    parser.add_argument("--version", action="version", version=f"twitchwatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in _GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except InputError as exc:
+        print(f"twitchwatch: error: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
+    except ProcessorError as exc:
+        print(f"twitchwatch: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

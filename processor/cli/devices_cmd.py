@@ -1,0 +1,19 @@
+"""Placeholder for the devices, decode subcommand(s); replaced by the issue that owns them."""
+
+from __future__ import annotations
+
+import argparse
+
+from processor.errors import InputError
+
+
+def _not_yet(args: argparse.Namespace) -> int:
+    raise InputError(f"{args.command}: not available in this build yet")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the subcommands of this group to the ``twitchwatch`` parser."""
+    p = sub.add_parser("devices", help="(not available yet)")
+    p.set_defaults(func=_not_yet)
+    p = sub.add_parser("decode", help="(not available yet)")
+    p.set_defaults(func=_not_yet)

@@ -1,0 +1,1 @@
+"""Composition root: wires a source, the pipeline and the sinks (filled by the foundation issue)."""

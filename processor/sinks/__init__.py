@@ -1,0 +1,1 @@
+"""Sinks: where events go (console, event log, local history, MQTT)."""

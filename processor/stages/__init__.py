@@ -1,0 +1,1 @@
+"""Pure, synchronous streaming stages: no I/O, no wall clock, chunking-invariant."""
