@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from processor import __version__
-from processor.cli import ble_cmd, devices_cmd, events_cmd, mqtt_cmd, replay_cmd
+from processor.cli import ble_cmd, config_cmd, devices_cmd, events_cmd, mqtt_cmd, replay_cmd
 from processor.errors import InputError, ProcessorError
 
-_GROUPS = (replay_cmd, events_cmd, devices_cmd, ble_cmd, mqtt_cmd)
+_GROUPS = (replay_cmd, events_cmd, config_cmd, devices_cmd, ble_cmd, mqtt_cmd)
 EXIT_OK = 0
 EXIT_USAGE = 2
 
@@ -48,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `twitchwatch devices | head`: the reader went away; not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

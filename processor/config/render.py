@@ -44,14 +44,21 @@ def _render(cls: type[Any], instance: Any, prefix: str, out: list[str]) -> None:
         _render(typing.cast("type[Any]", hints[fld.name]), getattr(instance, fld.name), key, out)
 
 
+def render_values(cls: type[Any], instance: Any, header: str) -> str:
+    """The values of ``instance`` (a ``cls``) as TOML text under a comment header."""
+    out = [header]
+    _render(cls, instance, "", out)
+    return "\n".join(out) + "\n"
+
+
 def render_toml(cls: type[Any]) -> str:
     """The defaults of ``cls`` as TOML text, one commented line per key."""
-    out = [
-        "# twitchwatch configuration: every key with its default, unit and range.",
+    return render_values(
+        cls,
+        cls(),
+        "# twitchwatch configuration: every key with its default, unit and range.\n"
         "# Copy this file, keep the keys you change, and pass it with --config FILE.",
-    ]
-    _render(cls, cls(), "", out)
-    return "\n".join(out) + "\n"
+    )
 
 
 def main() -> None:

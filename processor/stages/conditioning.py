@@ -1,0 +1,264 @@
+"""Stage A: band-pass, automatic mains notch and the signal-quality gate for one EMG stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from processor.config.detection import ConditioningConfig, QualityConfig
+from processor.model import Chunk
+from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
+
+BoolCN = NDArray[np.bool_]
+MAINS_CANDIDATES_HZ = (50.0, 60.0)
+_PROBE_HZ = (45.0, 50.0, 55.0, 60.0, 65.0)
+
+
+@dataclass(frozen=True, slots=True)
+class QualityFlag:
+    """A signal-quality episode on one channel (absolute sample indices, end exclusive)."""
+
+    channel: int
+    flag: str
+    start_index: int
+    end_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conditioned:
+    """Output of :class:`Conditioner` for one chunk (channel-major arrays ``(n_ch, n)``)."""
+
+    y: FloatCN
+    bad: BoolCN
+    flags: list[QualityFlag]
+
+
+class Conditioner:
+    """Causal band-pass + mains notch + quality gate, chunking-invariant.
+
+    Quality flags (``nonfinite``, ``saturated``, ``step``, ``flat``) mark samples as bad; bad
+    samples and the following ``blank_ms`` never produce twitches nor feed the noise floor.
+    Non-finite samples are replaced by the last finite value before filtering.
+
+    Args:
+        cond: band/notch settings.
+        quality: quality-gate settings.
+        fs_hz: sample rate of the stream.
+        n_channels: number of EMG channels.
+        unit: ``"uV"`` or ``"counts"`` (selects the absolute quality limits).
+        mains_hz: a mains frequency already chosen for this stream (kept across re-seeds).
+    """
+
+    def __init__(
+        self,
+        cond: ConditioningConfig,
+        quality: QualityConfig,
+        fs_hz: float,
+        n_channels: int,
+        *,
+        unit: str,
+        mains_hz: float | None = None,
+    ) -> None:
+        self._fs = fs_hz
+        self._n = n_channels
+        counts = unit != "uV"
+        self._flat_rms = quality.flat_rms_counts if counts else quality.flat_rms_uv
+        self._saturation = quality.saturation_counts if counts else quality.saturation_uv
+        self._step = quality.step_counts if counts else quality.step_uv
+        self._flat_n = max(1, round(quality.flat_ms * fs_hz / 1000))
+        self._blank_n = round(quality.blank_ms * fs_hz / 1000)
+        high = min(cond.high_hz, cond.high_max_fraction_of_fs * fs_hz)
+        self._band = SosState(bandpass_sos(cond.low_hz, high, fs_hz, cond.order), n_channels)
+        flat_pole = float(np.exp(-3.0 / self._flat_n))
+        self._power = SosState(np.array([[1 - flat_pole, 0, 0, 1, -flat_pole, 0]]), n_channels)
+        notch_top = min(cond.notch_max_hz, high)
+        self._notches = {
+            f: notch_sos(f, fs_hz, cond.notch_q, notch_top) for f in MAINS_CANDIDATES_HZ
+        }
+        self._min_ratio = cond.mains_min_ratio
+        self._detect_n = round(cond.mains_detect_ms * fs_hz / 1000)
+        if cond.notch == "off":
+            self._mains: float | None = 0.0
+        elif cond.notch in ("50", "60"):
+            self._mains = float(cond.notch)
+        else:
+            self._mains = mains_hz
+        self._probe = np.zeros((n_channels, len(_PROBE_HZ)), dtype=np.complex128)
+        self._notch = self._build_notch()
+        self.reset()
+
+    @property
+    def mains_hz(self) -> float | None:
+        """Chosen mains frequency (0.0: no notch), None while still deciding."""
+        return self._mains
+
+    def _build_notch(self) -> SosState:
+        if self._mains is None:
+            sos = np.concatenate([self._notches[f] for f in MAINS_CANDIDATES_HZ])
+        elif self._mains == 0.0:
+            sos = np.zeros((0, 6))
+        else:
+            sos = self._notches[self._mains]
+        return SosState(sos, self._n)
+
+    def reset(self) -> None:
+        """Forget filter and gate state (a decided mains frequency is kept)."""
+        self._band.reset()
+        self._notch.reset()
+        self._power.reset()
+        self._index: int | None = None
+        self._first: int | None = None
+        self._last_finite = np.zeros(self._n)
+        self._last_raw: FloatCN | None = None
+        self._last_flag = np.full(self._n, -(10**15), dtype=np.int64)
+        self._open: dict[int, int] = {}
+        self._last_seen: dict[str, NDArray[np.int64]] = {}
+        self._was_bad = np.zeros(self._n, dtype=bool)
+        self._probe[:] = 0
+
+    def process(self, chunk: Chunk) -> Chunk:
+        """Condition one chunk; returns the conditioned samples ``(n, n_channels)``."""
+        out = self.process_cn(np.ascontiguousarray(chunk.data.T), chunk.start_index)
+        return Chunk(chunk.stream, chunk.start_index, np.ascontiguousarray(out.y.T))
+
+    def flush(self) -> list[QualityFlag]:
+        """Close open quality episodes at the end of the stream."""
+        end = self._index if self._index is not None else 0
+        closed = [
+            QualityFlag(
+                ch,
+                "+".join(sorted(f for f, last in self._last_seen.items() if last[ch] >= begin)),
+                begin,
+                end,
+            )
+            for ch, begin in sorted(self._open.items())
+        ]
+        self._open.clear()
+        self._was_bad[:] = False
+        return closed
+
+    def process_cn(self, raw: FloatCN, start_index: int) -> Conditioned:
+        """Condition channel-major raw samples ``(n_channels, n)`` starting at ``start_index``."""
+        n = raw.shape[1]
+        if self._first is None:
+            self._first = start_index
+        self._index = start_index + n
+        flags_now: dict[str, BoolCN] = {}
+        finite = np.isfinite(raw)
+        x = raw
+        if not finite.all():
+            flags_now["nonfinite"] = ~finite
+            x = self._hold_last_finite(raw, finite)
+        if n:
+            self._last_finite = x[:, -1].copy()
+        if self._saturation > 0:
+            flags_now["saturated"] = np.abs(x) >= self._saturation
+        prev = x[:, :1] if self._last_raw is None else self._last_raw
+        jumps = np.abs(np.diff(np.concatenate([prev, x], axis=1), axis=1)) >= self._step
+        if jumps.any():
+            flags_now["step"] = jumps
+        if n:
+            self._last_raw = x[:, -1:].copy()
+        band = self._band.filter(x)
+        y = self._apply_notch(band, start_index)
+        power = self._power.filter(band * band)
+        flat = power < self._flat_rms**2
+        since_start = start_index - self._first + np.arange(n)
+        flat &= since_start >= self._flat_n
+        if flat.any():
+            flags_now["flat"] = flat
+        bad = self._blank(flags_now, start_index, n)
+        flags = self._episodes(flags_now, bad, start_index)
+        warm = since_start < self._blank_n
+        if warm.any():
+            bad = bad | warm
+        return Conditioned(y, bad, flags)
+
+    def _hold_last_finite(self, raw: FloatCN, finite: BoolCN) -> FloatCN:
+        n = raw.shape[1]
+        idx = np.where(finite, np.arange(n), -1)
+        np.maximum.accumulate(idx, axis=1, out=idx)
+        rows = np.arange(raw.shape[0])[:, None]
+        held = raw[rows, np.maximum(idx, 0)]
+        return np.where(idx < 0, self._last_finite[:, None], held)
+
+    def _apply_notch(self, band: FloatCN, start_index: int) -> FloatCN:
+        if self._mains is not None or self._first is None:
+            return self._notch.filter(band)
+        decide_at = self._first + self._detect_n
+        cut = min(band.shape[1], max(0, decide_at - start_index))
+        head = band[:, :cut]
+        if cut:
+            t = (start_index - self._first + np.arange(cut)) / self._fs
+            basis = np.exp(-2j * np.pi * np.outer(t, _PROBE_HZ))
+            self._probe += head @ basis
+        y_head = self._notch.filter(head)
+        if cut == band.shape[1] and start_index + cut < decide_at:
+            return y_head
+        self._decide_mains()
+        y_tail = self._notch.filter(band[:, cut:])
+        return np.concatenate([y_head, y_tail], axis=1)
+
+    def _decide_mains(self) -> None:
+        power = np.abs(self._probe) ** 2
+        total = power.sum(axis=0)
+        ratio_50 = total[1] / max(0.5 * (total[0] + total[2]), 1e-300)
+        ratio_60 = total[3] / max(0.5 * (total[2] + total[4]), 1e-300)
+        best = 50.0 if ratio_50 >= ratio_60 else 60.0
+        self._mains = best if max(ratio_50, ratio_60) >= self._min_ratio else 0.0
+        n50 = len(self._notches[50.0])
+        keep = np.zeros(n50 + len(self._notches[60.0]), dtype=bool)
+        if self._mains == MAINS_CANDIDATES_HZ[0]:
+            keep[:n50] = True
+        elif self._mains == MAINS_CANDIDATES_HZ[1]:
+            keep[n50:] = True
+        self._notch.drop_sections(keep)
+
+    def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:
+        idx = start_index + np.arange(n, dtype=np.int64)
+        if flags_now:
+            any_flag = np.logical_or.reduce(list(flags_now.values()))
+            marks = np.where(any_flag, idx, self._last_flag[:, None])
+            np.maximum.accumulate(marks, axis=1, out=marks)
+            if n:
+                self._last_flag = marks[:, -1].copy()
+            return np.asarray(idx - marks <= self._blank_n)
+        return np.asarray(idx[np.newaxis] - self._last_flag[:, None] <= self._blank_n)
+
+    def _episodes(
+        self, flags_now: dict[str, BoolCN], bad: BoolCN, start_index: int
+    ) -> list[QualityFlag]:
+        """Episodes open at the first flagged sample and close once ``blank_ms`` passed clean."""
+        was_bad = self._was_bad[:, None]
+        edges = np.diff(np.concatenate([was_bad, bad], axis=1).astype(np.int8), axis=1).astype(
+            np.int8
+        )
+        if bad.shape[1]:
+            self._was_bad = bad[:, -1].copy()
+        out: list[QualityFlag] = []
+        if edges.any():
+            for ch, pos in zip(*np.nonzero(edges), strict=True):
+                out.append(self._edge(int(ch), int(pos), edges, flags_now, start_index))
+        for flag, mask in flags_now.items():
+            hits = mask.any(axis=1)
+            if hits.any():
+                last = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+                seen = self._last_seen.setdefault(flag, np.full(self._n, -1, dtype=np.int64))
+                seen[hits] = start_index + last[hits]
+        return out
+
+    def _edge(
+        self, ch: int, pos: int, edges: NDArray[np.int8], flags_now: dict[str, BoolCN], start: int
+    ) -> QualityFlag:
+        at = start + pos
+        if edges[ch, pos] > 0:
+            names = sorted(f for f, m in flags_now.items() if m[ch, pos])
+            self._open[ch] = at
+            return QualityFlag(ch, "+".join(names), at, None)
+        begin = self._open.pop(ch, at)
+        seen = {f for f, m in flags_now.items() if m[ch, :pos].any()}
+        seen |= {f for f, last in self._last_seen.items() if last[ch] >= begin}
+        end = at - self._blank_n
+        return QualityFlag(ch, "+".join(sorted(seen)), begin, end)

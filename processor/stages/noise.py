@@ -1,0 +1,95 @@
+"""Stage B2: adaptive noise floor (trailing median of the decimated twitch envelope).
+
+The floor is refreshed every ``refresh_ms`` at absolute sample indices from the last
+``history_ms`` of envelope values taken every ``decimate_ms``. Values taken during activity
+(contractions) or bad signal are not pushed, so the floor is frozen during events and a long
+workout cannot ratchet it up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from processor.config.detection import NoiseConfig
+from processor.stages.filters import FloatCN
+
+
+class NoiseFloor:
+    """Per-channel trailing median with freeze (``(n_channels,)`` floor in envelope units).
+
+    Args:
+        cfg: noise-floor settings.
+        fs_hz: sample rate.
+        n_channels: number of channels.
+    """
+
+    def __init__(self, cfg: NoiseConfig, fs_hz: float, n_channels: int) -> None:
+        self.decim_n = max(1, round(cfg.decimate_ms * fs_hz / 1000))
+        self.refresh_n = self.decim_n * max(1, round(cfg.refresh_ms * fs_hz / 1000 / self.decim_n))
+        self._cap = max(3, round(cfg.history_ms / cfg.decimate_ms))
+        self._warm = max(1, round(cfg.warmup_ms / cfg.decimate_ms))
+        self._n = n_channels
+        self._values = np.zeros((n_channels, self._cap), dtype=np.float64)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (the floor is not ready again until warm-up)."""
+        self._values[:] = 0.0
+        self._count = np.zeros(self._n, dtype=np.int64)
+        self._pos = np.zeros(self._n, dtype=np.int64)
+        self.floor = np.full(self._n, np.inf)
+        self.ready = np.zeros(self._n, dtype=bool)
+
+    def process(self, values: FloatCN, valid: NDArray[np.bool_]) -> None:
+        """Push decimated envelope values ``(n_channels, k)`` where ``valid``; no refresh."""
+        k = values.shape[1]
+        if k == 0:
+            return
+        if valid.all():
+            if k >= self._cap:
+                self._values[:] = values[:, k - self._cap :]
+                self._pos[:] = 0
+            else:
+                cols = (self._pos[:, None] + np.arange(k)) % self._cap
+                np.put_along_axis(self._values, cols, values, axis=1)
+                self._pos = (self._pos + k) % self._cap
+            self._count = np.minimum(self._count + k, self._cap)
+            return
+        for ch in np.flatnonzero(valid.any(axis=1)):
+            kept = values[ch, valid[ch]]
+            for value in kept[-self._cap :]:
+                self._values[ch, self._pos[ch]] = value
+                self._pos[ch] = (self._pos[ch] + 1) % self._cap
+            self._count[ch] = min(self._count[ch] + len(kept), self._cap)
+
+    def chronological(self) -> FloatCN | None:
+        """The full history oldest first ``(n_channels, capacity)``, None until it is full."""
+        if (self._count < self._cap).any() or (self._pos != self._pos[0]).any():
+            return None
+        return np.roll(self._values, -int(self._pos[0]), axis=1)
+
+    def set_floor(self, floor: FloatCN) -> None:
+        """Install a floor computed elsewhere from this history (the vectorised fast path)."""
+        self.floor = np.asarray(floor, dtype=np.float64).copy()
+        self.ready = self._count >= self._warm
+
+    def refresh(self) -> None:
+        """Recompute the floor from the history (called at refresh boundaries)."""
+        full = self._count >= self._cap
+        if full.all():
+            mid = self._cap // 2
+            self.floor = np.partition(self._values, mid, axis=1)[:, mid].copy()
+        else:
+            for ch in range(self._n):
+                filled = int(self._count[ch])
+                if filled >= self._warm:
+                    self.floor[ch] = np.partition(self._values[ch, :filled], filled // 2)[
+                        filled // 2
+                    ]
+        self.ready = self._count >= self._warm
+        # a zero floor (digital silence) would make every sample an event
+        self.floor = np.where(self.ready, np.maximum(self.floor, 1e-12), np.inf)
+
+    def flush(self) -> None:
+        """Nothing is pending in a noise floor."""

@@ -1,0 +1,270 @@
+"""Stage C1: twitch detector (hysteresis on the energy envelope, absolute sample onsets).
+
+A twitch starts when the envelope exceeds ``on_factor`` x noise floor; its onset is walked back
+to where the envelope was below ``onset_factor`` x floor (the causal boxcar starts rising at the
+true onset). It ends when the envelope falls below ``off_factor`` x floor. A re-crossing within
+``merge_ms`` of the onset belongs to the same twitch (refractory), so 30-40 ms doublets stay two
+events. Longer than ``max_active_ms`` is sustained activity, not a twitch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from processor.config.detection import TwitchConfig
+from processor.stages.filters import FloatCN
+
+_IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
+_END_OF_PEAK = 0.02  # a big twitch has ended once its energy fell to 2 % of its peak
+_SPLIT_VALLEY = 0.25  # a dip to a quarter of the peak ...
+_SPLIT_RISE = 4.0  # ... followed by a rise of 4x starts a second twitch (doublet)
+_SPLIT_PEAK = 0.2  # ... if that second discharge reaches a fifth of the first one's energy
+_ECHO_MS = 60.0  # the band-pass rings after a big twitch for a few tens of ms; ...
+_ECHO_OF_PEAK = 0.05  # ... re-crossings below 5 % of its energy (22 % amplitude) are echoes
+
+
+@dataclass(frozen=True, slots=True)
+class TwitchCandidate:
+    """A short above-threshold episode on one channel (absolute sample indices).
+
+    Attributes:
+        channel: channel index.
+        onset_index: first sample of the twitch.
+        end_index: one past its last sample.
+        final_index: sample at which the detector closed it (end of the refractory window).
+        peak_to_peak: peak-to-peak amplitude of the conditioned signal (µV or counts).
+        peak_ratio: envelope maximum over the noise floor.
+    """
+
+    channel: int
+    onset_index: int
+    end_index: int
+    final_index: int
+    peak_to_peak: float
+    peak_ratio: float
+
+
+class TwitchDetector:
+    """Hysteresis twitch detector over channel-major envelope segments.
+
+    Args:
+        cfg: twitch settings.
+        fs_hz: sample rate.
+        n_channels: number of channels.
+        unit: ``"uV"`` or ``"counts"`` (selects the minimum peak-to-peak).
+    """
+
+    def __init__(self, cfg: TwitchConfig, fs_hz: float, n_channels: int, unit: str) -> None:
+        self._cfg = cfg
+        self._n = n_channels
+        self._max_active_n = max(1, round(cfg.max_active_ms * fs_hz / 1000))
+        self._merge_n = round(cfg.merge_ms * fs_hz / 1000)
+        self._walk_n = max(1, round(15.0 * fs_hz / 1000))
+        self._min_pp = cfg.min_peak_counts if unit != "uV" else cfg.min_peak_uv
+        self._echo_n = round(_ECHO_MS * fs_hz / 1000)
+        self._tail_n = self._max_active_n + self._merge_n + self._walk_n + 4
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget open twitches and history."""
+        self._tail_y = np.zeros((self._n, 0))
+        self._tail_e = np.zeros((self._n, 0))
+        self._ext_y: FloatCN = self._tail_y
+        self._base = 0
+        self._state = [_IDLE] * self._n
+        self._onset = [0] * self._n
+        self._end = [0] * self._n
+        self._peak = [0.0] * self._n
+        self._valley = [(0.0, 0)] * self._n
+        self._echo_until = [0] * self._n
+        self._echo_level = [0.0] * self._n
+
+    @property
+    def busy(self) -> bool:
+        """Some channel has an open twitch."""
+        return any(self._state)
+
+    def active_mask(self) -> NDArray[np.bool_]:
+        """Channels with an open twitch, ``(n_channels,)``."""
+        return np.array([s in {_ACTIVE, _LONG} for s in self._state], dtype=bool)
+
+    def process(
+        self,
+        y: FloatCN,
+        energy: FloatCN,
+        start_index: int,
+        thresholds: tuple[FloatCN, FloatCN, FloatCN],
+        hot: NDArray[np.bool_],
+    ) -> list[TwitchCandidate]:
+        """Process one segment with constant thresholds.
+
+        Args:
+            y: conditioned signal ``(n_channels, n)``.
+            energy: envelope with bad samples zeroed ``(n_channels, n)``.
+            start_index: absolute index of the first sample.
+            thresholds: per-channel (on, off, onset) thresholds ``(n_channels,)`` each.
+            hot: channels with an on-crossing in this segment ``(n_channels,)``.
+
+        Returns:
+            Twitches closed in this segment, in channel order then time.
+        """
+        n = y.shape[1]
+        base = start_index - self._tail_y.shape[1]
+        ext_y = np.concatenate([self._tail_y, y], axis=1)
+        self._ext_y, self._base = ext_y, base
+        ext_e = np.concatenate([self._tail_e, energy], axis=1)
+        out: list[TwitchCandidate] = []
+        for ch in range(self._n):
+            if hot[ch] or self._state[ch] != _IDLE:
+                out.extend(self._channel(ch, ext_e, start_index, n, thresholds))
+        keep = min(self._tail_n, ext_y.shape[1])
+        self._tail_y = ext_y[:, ext_y.shape[1] - keep :]
+        self._tail_e = ext_e[:, ext_e.shape[1] - keep :]
+        return out
+
+    def skip(self, y: FloatCN, energy: FloatCN) -> None:
+        """Keep the history up to date over a segment known to hold no twitch."""
+        keep = min(self._tail_n, self._tail_y.shape[1] + y.shape[1])
+        self._tail_y = np.concatenate([self._tail_y, y], axis=1)[:, -keep:]
+        self._tail_e = np.concatenate([self._tail_e, energy], axis=1)[:, -keep:]
+
+    def flush(self) -> list[TwitchCandidate]:
+        """Close twitches still waiting for their refractory window at end of stream."""
+        return []
+
+    def _channel(
+        self,
+        ch: int,
+        ext_e: FloatCN,
+        start: int,
+        n: int,
+        thresholds: tuple[FloatCN, FloatCN, FloatCN],
+    ) -> list[TwitchCandidate]:
+        thr_on, thr_off, thr_low = (float(t[ch]) for t in thresholds)
+        row = ext_e[ch, start - self._base :]
+        on = row > thr_on
+        out: list[TwitchCandidate] = []
+        p = 0
+        while p < n:
+            state = self._state[ch]
+            if state == _IDLE:
+                onset_at = self._next_onset(ch, row, on, start, p)
+                if onset_at < 0:
+                    break
+                p = onset_at
+                self._open(ch, ext_e, start + p, thr_low)
+            elif state == _ACTIVE:
+                p = self._follow(ch, row, start, p, n, thr=(thr_on, thr_off), out=out)
+            elif state == _LONG:
+                lows = np.flatnonzero(row[p:] <= thr_off)
+                if not lows.size:
+                    break
+                p += int(lows[0])
+                self._state[ch] = _IDLE
+            else:
+                limit = self._onset[ch] + self._merge_n - start
+                again = max(thr_on, self._peak[ch] * _END_OF_PEAK)
+                hits = np.flatnonzero(row[p : max(p, min(n, limit))] > again)
+                if hits.size:
+                    p += int(hits[0])
+                    self._state[ch] = _ACTIVE
+                    continue
+                close_at = max(self._end[ch], self._onset[ch] + self._merge_n)
+                if close_at > start + n:
+                    break
+                p = max(p, close_at - start)
+                self._state[ch] = _IDLE
+                cand = self._close(ch, close_at, thr_off)
+                if cand is not None:
+                    out.append(cand)
+        return out
+
+    def _next_onset(self, ch: int, row: FloatCN, on: NDArray[np.bool_], start: int, p: int) -> int:
+        """First onset at or after ``p`` (-1: none); filter echoes ignore weak re-crossings."""
+        echo_stop = min(len(on), max(p, self._echo_until[ch] - start))
+        if echo_stop > p:
+            loud = np.flatnonzero(row[p:echo_stop] > self._echo_level[ch])
+            if loud.size:
+                return p + int(loud[0])
+            p = echo_stop
+        hits = np.flatnonzero(on[p:])
+        return p + int(hits[0]) if hits.size else -1
+
+    def _follow(
+        self,
+        ch: int,
+        row: FloatCN,
+        start: int,
+        p: int,
+        n: int,
+        *,
+        thr: tuple[float, float],
+        out: list[TwitchCandidate],
+    ) -> int:
+        """Walk an open twitch sample by sample (it is at most ``max_active_ms`` long)."""
+        thr_on, thr_off = thr
+        while p < n:
+            value = float(row[p])
+            index = start + p
+            if index - self._onset[ch] > self._max_active_n:
+                self._state[ch] = _LONG
+                return p
+            peak = self._peak[ch]
+            if value > peak:
+                self._peak[ch] = peak = value
+                self._valley[ch] = (value, index)
+            elif value < self._valley[ch][0]:
+                self._valley[ch] = (value, index)
+            if value <= max(thr_off, peak * _END_OF_PEAK):
+                self._end[ch] = index
+                self._state[ch] = _ENDED
+                return p
+            valley, valley_at = self._valley[ch]
+            if (
+                value > thr_on
+                and valley_at - self._onset[ch] >= self._merge_n
+                and valley <= peak * _SPLIT_VALLEY
+                and value >= valley * _SPLIT_RISE
+                and value >= peak * _SPLIT_PEAK
+            ):
+                # a second discharge before the first one faded: a doublet, two twitches
+                self._end[ch] = valley_at
+                cand = self._close(ch, valley_at, thr_off)
+                if cand is not None:
+                    out.append(cand)
+                self._onset[ch] = valley_at
+                self._peak[ch] = value
+                self._valley[ch] = (value, index)
+            p += 1
+        return p
+
+    def _open(self, ch: int, ext_e: FloatCN, cross: int, thr_low: float) -> None:
+        base = self._base
+        i = cross - base
+        stop = max(0, i - self._walk_n, self._echo_until[ch] - self._echo_n - base)
+        below = np.flatnonzero(ext_e[ch, stop:i] <= thr_low)
+        onset = stop + int(below[-1]) + 1 if below.size else stop
+        self._onset[ch] = base + onset
+        self._peak[ch] = 0.0
+        self._valley[ch] = (0.0, cross)
+        self._state[ch] = _ACTIVE
+
+    def _close(self, ch: int, close_at: int, thr_off: float) -> TwitchCandidate | None:
+        ext_y, base = self._ext_y, self._base
+        onset, end = self._onset[ch], self._end[ch]
+        self._echo_until[ch] = end + self._echo_n
+        thr_on = thr_off / self._cfg.off_factor * self._cfg.on_factor
+        self._echo_level[ch] = max(thr_on, self._peak[ch] * _ECHO_OF_PEAK)
+        if end - onset > self._max_active_n:
+            return None
+        seg = ext_y[ch, max(0, onset - base) : max(0, end - base)]
+        if seg.size == 0:
+            return None
+        pp = float(seg.max() - seg.min())
+        if pp < self._min_pp:
+            return None
+        ratio = self._peak[ch] / max(thr_off / self._cfg.off_factor, 1e-300)
+        return TwitchCandidate(ch, onset, end, close_at, pp, ratio)

@@ -1,0 +1,179 @@
+"""Whole-pipeline behaviour: injected twitches on real rest noise, spasms, exercise, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from processor.config.detection import DetectionConfig, RateConfig
+from processor.model import Chunk, Event, EventType, Gap, StreamInfo
+from processor.stages.pipeline import Pipeline
+from processor.synth import synth_session
+from tests.processor._signals import chunks, inject, rest_uv
+
+EMG = StreamInfo("emg", 1000.0, ("emg_bf", "emg_st"), "uV")
+TWITCHES = {EventType.FASCICULATION, EventType.FIBRILLATION}
+
+
+def _run(items: Sequence[Chunk | Gap], cfg: DetectionConfig | None = None) -> list[Event]:
+    pipe = Pipeline(cfg or DetectionConfig(), session_id="t")
+    out: list[Event] = []
+    for item in items:
+        out.extend(pipe.process(item))
+    return out + pipe.flush()
+
+
+def _twitches(events: list[Event], channel: str) -> list[Event]:
+    return [e for e in events if e.type in TWITCHES and e.channel == channel]
+
+
+@pytest.mark.parametrize(("amp", "min_f1"), [(20.0, 0.8), (30.0, 0.95), (60.0, 0.95)])
+def test_injected_twitches_on_real_rest_noise(amp: float, min_f1: float) -> None:
+    n = 60_000
+    x = rest_uv(n, seed=1)
+    rng = np.random.default_rng(2)
+    onsets = [int(t) for t in np.arange(2000, n - 1000, 900) + rng.integers(-200, 200, 64)]
+    inject(x, 0, onsets, amp, seed=3)
+    events = _run(chunks(EMG, x, 50))
+    found = np.array([round(e.start_s * 1000) for e in _twitches(events, "emg_bf")])
+    hits = [found[np.abs(found - t) <= 25] for t in onsets]
+    tp = sum(len(h) > 0 for h in hits)
+    fp = len(found) - tp
+    precision, recall = tp / max(1, tp + fp), tp / len(onsets)
+    f1 = 2 * precision * recall / max(1e-9, precision + recall)
+    errors = [abs(int(h[0]) - t) for h, t in zip(hits, onsets, strict=True) if len(h)]
+    assert f1 >= min_f1, (amp, precision, recall)
+    assert np.median(errors) <= 5
+    assert len(_twitches(events, "emg_st")) <= 1  # untouched rest channel: <= 1 false twitch/min
+
+
+def test_twitch_event_lines_carry_the_evidence() -> None:
+    x = rest_uv(10_000, seed=4)
+    inject(x, 0, [3000], 200.0, seed=5)
+    inject(x, 0, [6000], 40.0, seed=6)
+    first, second = _twitches(_run(chunks(EMG, x, 100)), "emg_bf")
+    assert first.type is EventType.FASCICULATION  # 200 uV >= amplitude proxy 100 uV
+    assert second.type is EventType.FIBRILLATION
+    assert first.extras["visibility_evidence"] == "amplitude"
+    assert first.extras["alert"] is False
+    assert 150 < float(first.extras["peak_uv"]) < 260  # type: ignore[arg-type]
+    assert 5 <= float(first.extras["duration_ms"]) <= 40  # type: ignore[arg-type]
+    assert first.event_id == "t:emg_bf:fasciculation:" + str(round(first.start_s * 1000))
+    assert first.end_s is not None
+    assert first.detected_at_s >= first.end_s
+
+
+def test_doublet_30ms_apart_stays_two_events() -> None:
+    x = rest_uv(8000, seed=8)
+    inject(x, 0, [4000, 4032], 120.0, seed=9)
+    found = _twitches(_run(chunks(EMG, x, 7)), "emg_bf")
+    assert [round(e.start_s * 1000) for e in found] == pytest.approx([4000, 4032], abs=5)
+
+
+def test_rate_alert_rises_and_clears() -> None:
+    cfg = replace(
+        DetectionConfig(), rate=RateConfig(window_s=10, alert_per_min=30, clear_per_min=6)
+    )
+    x = rest_uv(40_000, seed=10)
+    inject(x, 0, list(range(3000, 12000, 1000)), 80.0, seed=11)
+    events = _run(chunks(EMG, x, 250), cfg)
+    rates = [e for e in events if e.type is EventType.RATE]
+    assert [e.extras["alert"] for e in rates] == [True, False]
+    assert rates[1].detected_at_s > rates[0].detected_at_s
+    assert all(e.extras["alert"] is False for e in _twitches(events, "emg_bf"))
+
+
+def _synth_items(scenario: str, acc: bool, seed: int) -> tuple[list[Chunk], object]:
+    rec = synth_session(
+        fs_hz=1000.0,
+        duration_s=70.0 if scenario == "spasm" else 100.0,
+        n_emg=2,
+        acc_fs_hz=200.0 if acc else None,
+        seed=seed,
+        scenario=scenario,
+    )
+    info = StreamInfo("emg", rec.fs_hz, rec.emg_channels, "uV")
+    items = [(c.start_index / 1000.0, 0, c) for c in chunks(info, rec.emg_uv, 100)]
+    if rec.acc_g is not None:
+        acc_info = StreamInfo("acc", 200.0, ("acc_x", "acc_y", "acc_z"), "g")
+        items += [(c.start_index / 200.0, 1, c) for c in chunks(acc_info, rec.acc_g, 20)]
+    items.sort(key=lambda item: (item[0], item[1]))
+    return [c for *_, c in items], rec
+
+
+@pytest.mark.parametrize("acc", [True, False])
+def test_spasm_confirmed_within_3_5_s_and_ended_with_same_id(acc: bool) -> None:
+    items, rec = _synth_items("spasm", acc, seed=0)
+    events = _run(items)
+    truth = [t for t in rec.truth if t.type == "spasm"]  # type: ignore[attr-defined]
+    spasms = [e for e in events if e.type is EventType.SPASM]
+    assert len(truth) == 1
+    assert len(spasms) == 2
+    confirm, end = spasms
+    assert confirm.event_id == end.event_id
+    assert confirm.end_s is None
+    assert end.end_s is not None
+    assert confirm.extras["alert"] is True
+    assert end.extras["alert"] is True
+    assert confirm.channel == truth[0].channel
+    assert confirm.detected_at_s - truth[0].start_s <= 3.5
+    assert abs(end.end_s - truth[0].end_s) < 1.0
+
+
+@pytest.mark.parametrize("acc", [True, False])
+def test_exercise_reps_are_contractions_never_spasms(acc: bool) -> None:
+    items, rec = _synth_items("exercise", acc, seed=1)
+    events = _run(items)
+    assert not [e for e in events if e.type is EventType.SPASM]
+    reps = [t for t in rec.truth if t.type == "contraction"]  # type: ignore[attr-defined]
+    found = [e for e in events if e.type is EventType.CONTRACTION]
+    assert len(found) >= 0.8 * len(reps)
+
+
+def test_bad_samples_are_flagged_without_false_twitches_and_recover() -> None:
+    x = rest_uv(20_000, seed=12)
+    x[5000:5300, 0] = np.nan
+    x[9000:9500, 1] = 0.0  # flat line
+    x[12000, 0] += 50_000.0  # electrode pop
+    inject(x, 0, [16000], 60.0, seed=13)
+    events = _run(chunks(EMG, x, 33))
+    quality = [e for e in events if e.type is EventType.SIGNAL_QUALITY]
+    flags = {(e.channel, tuple(e.extras["quality"])) for e in quality}  # type: ignore[arg-type]
+    assert ("emg_bf", ("nonfinite",)) in flags
+    assert ("emg_bf", ("step",)) in flags
+    assert any(ch == "emg_st" and "flat" in q for ch, q in flags)
+    starts = [round(e.start_s * 1000) for e in _twitches(events, "emg_bf")]
+    assert starts
+    assert abs(starts[-1] - 16000) <= 5
+    assert all(abs(s - 16000) <= 5 for s in starts)
+    assert not _twitches(events, "emg_st")
+
+
+def test_gap_and_rate_change_are_flagged_and_recover() -> None:
+    x = rest_uv(30_000, seed=14)
+    inject(x, 0, [25000], 80.0, seed=15)
+    items: list[Chunk | Gap] = [Chunk(EMG, 0, x[:10000]), Gap("emg", 10000, 500, "test hole")]
+    items += [Chunk(EMG, c.start_index + 10500, c.data) for c in chunks(EMG, x[10500:20000], 100)]
+    fast = replace(EMG, fs_hz=2000.0)
+    y = np.repeat(x[20000:], 2, axis=0)
+    items.append(Chunk(fast, 40000, y))
+    pipe = Pipeline(DetectionConfig())
+    events = [e for item in items for e in pipe.process(item)] + pipe.flush()
+    quality = [e for e in events if e.type is EventType.SIGNAL_QUALITY]
+    assert any("gap" in e.extras["quality"] for e in quality)  # type: ignore[operator]
+    assert any("rate_change" in e.extras["quality"] for e in quality)  # type: ignore[operator]
+    assert pipe.stats()["gaps.emg"] == 1
+    twitches = _twitches(events, "emg_bf")
+    assert len(twitches) == 1
+    assert twitches[0].start_s == pytest.approx(25.0, abs=0.01)
+
+
+def test_other_streams_are_ignored_and_stats_count_samples() -> None:
+    pipe = Pipeline(DetectionConfig())
+    ecg = StreamInfo("ecg", 130.0, ("ecg",), "uV")
+    assert pipe.process(Chunk(ecg, 0, np.zeros((13, 1)))) == []
+    pipe.process(Chunk(EMG, 0, rest_uv(500, seed=1)))
+    assert pipe.stats()["samples.emg"] == 500

@@ -1,0 +1,95 @@
+"""EMG detector (stages A-C together) and accelerometer features: chunked == one pass."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processor.config.detection import DetectionConfig, NoiseConfig, VisibilityConfig
+from processor.stages.accel import AccFeatures
+from processor.stages.emg import BurstConfirmed, BurstEnded, EmgDetector, EmgRecord, TwitchFound
+from tests.processor._signals import inject, rest_uv
+
+N = 12_000
+
+
+@cache
+def _emg() -> np.ndarray:
+    x = rest_uv(N, seed=21)
+    inject(x, 0, [2000, 2033, 5000], 80.0, seed=22)
+    rng = np.random.default_rng(23)
+    x[7000:11000, 1] += rng.normal(0.0, 60.0, 4000)  # a 4 s burst
+    x[9000:9010, 0] = np.inf
+    return x
+
+
+def _records(cuts: list[int]) -> list[EmgRecord]:
+    det = EmgDetector(DetectionConfig(), 1000.0, 2, "uV")
+    x = _emg()
+    edges = [0, *cuts, N]
+    out: list[EmgRecord] = []
+    for a, b in itertools.pairwise(edges):
+        out.extend(det.process_cn(np.ascontiguousarray(x[a:b].T), a))
+    return out + det.flush()
+
+
+def _summary(records: list[EmgRecord]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for r in records:
+        if isinstance(r, TwitchFound):
+            rows.append(("twitch", r.twitch, r.decided_index))
+        elif isinstance(r, BurstConfirmed):
+            rows.append(("confirm", r.burst.onset_index, r.burst.confirm_index, r.envelope_cv))
+        elif isinstance(r, BurstEnded):
+            rows.append(("end", r.burst.onset_index, r.burst.end_index, r.burst.decided_index))
+        else:
+            rows.append(("quality", r))
+    return sorted(rows, key=repr)
+
+
+def test_emg_detector_finds_twitches_burst_and_bad_samples() -> None:
+    rows = _summary(_records([]))
+    twitch_onsets = sorted(r[1].onset_index for r in rows if r[0] == "twitch")  # type: ignore[attr-defined]
+    assert all(abs(a - b) <= 5 for a, b in zip(twitch_onsets, [2000, 2033, 5000], strict=True))
+    assert len(twitch_onsets) == 3
+    assert any(r[0] == "confirm" for r in rows)
+    assert any(r[0] == "end" and abs(int(r[1]) - 7000) < 100 for r in rows)  # type: ignore[call-overload]
+    assert any(r[0] == "quality" for r in rows)
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts=st.lists(st.integers(1, N - 1), unique=True, max_size=40).map(sorted))
+def test_emg_detector_chunked_equals_one_pass(cuts: list[int]) -> None:
+    assert _summary(_records(cuts)) == _summary(_records([]))
+
+
+def _acc_run(cuts: list[int]) -> tuple[tuple[bool, float, float], ...]:
+    rng = np.random.default_rng(3)
+    acc = rng.normal(0.0, 0.001, size=(3, 2000))
+    acc[2, :] += 1.0
+    acc[0, 1500:1520] += 0.05 * np.sin(np.arange(20) * 1.3)
+    feats = AccFeatures(VisibilityConfig(), NoiseConfig(), 200.0, 3, keep_s=20.0)
+    edges = [0, *cuts, 2000]
+    for a, b in itertools.pairwise(edges):
+        feats.process_cn(acc[:, a:b], a)
+    return feats.window(1490, 1530), feats.window(1000, 1100), feats.window(1990, 2100)
+
+
+def test_acc_features_see_a_transient_and_report_coverage() -> None:
+    transient, quiet, beyond = _acc_run([])
+    assert transient[0]
+    assert transient[1] > 4.0
+    assert quiet[0]
+    assert quiet[1] < 4.0
+    assert quiet[2] < 50.0
+    assert not beyond[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts=st.lists(st.integers(1, 1999), unique=True, max_size=30).map(sorted))
+def test_acc_features_chunked_equals_one_pass(cuts: list[int]) -> None:
+    assert _acc_run(cuts) == _acc_run([])

@@ -1,0 +1,213 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+import pytest
+
+from processor import runtime
+from processor.config import AppConfig, DetectionConfig
+from processor.errors import RecordingError, SinkError
+from processor.model import Chunk, Event, EventType, Gap, SourceItem, StatusUpdate, StreamInfo
+from processor.runtime import NO_PIPELINE_NOTE, run_sources
+from processor.sinks.memory import MemorySink
+from tests.cli.fakes import FakePipeline, emg_with_events
+
+EMG = StreamInfo("emg", 1000.0, ("emg_a", "emg_b"), "uV")
+ACC = StreamInfo("acc", 100.0, ("acc_x", "acc_y", "acc_z"), "g")
+
+
+class ListSource:
+    """Yields prepared items; optionally fails after them."""
+
+    def __init__(self, items: Sequence[SourceItem], fail: Exception | None = None) -> None:
+        self._items = list(items)
+        self._fail = fail
+        self.closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.closed = True
+
+    async def items(self) -> AsyncIterator[SourceItem]:
+        for item in self._items:
+            await asyncio.sleep(0)
+            yield item
+        if self._fail is not None:
+            raise self._fail
+
+
+def _items(emg: np.ndarray, chunk: int = 250) -> list[SourceItem]:
+    out: list[SourceItem] = []
+    for start in range(0, len(emg), chunk):
+        out.append(Chunk(EMG, start, emg[start : start + chunk]))
+        acc_start = start // 10
+        out.append(Chunk(ACC, acc_start, np.zeros((chunk // 10, 3))))
+    return out
+
+
+def _factory(cfg: DetectionConfig, *, session_id: str, wearable: str) -> FakePipeline:
+    return FakePipeline(cfg, session_id=session_id, wearable=wearable)
+
+
+async def test_events_fan_out_to_every_sink_and_summary_counts() -> None:
+    emg = emg_with_events()
+    items = _items(emg)
+    items.insert(3, StatusUpdate("band", connected=True, battery_pct=80))
+    items.insert(6, Gap("emg", 5000, 10, "test hole"))
+    sinks = [MemorySink(), MemorySink()]
+    summary = await run_sources(
+        [("", ListSource(items))], AppConfig(), sinks, session_id="t", pipeline_factory=_factory
+    )
+    kinds = [(e.type, e.channel, e.end_s is None) for e in sinks[0].events]
+    assert kinds == [
+        (EventType.FIBRILLATION, "emg_a", False),
+        (EventType.FASCICULATION, "emg_a", False),
+        (EventType.SPASM, "emg_b", True),
+        (EventType.SPASM, "emg_b", False),
+    ]
+    assert sinks[0].events == sinks[1].events
+    assert sinks[0].statuses == sinks[1].statuses == [StatusUpdate("band", True, 80)]
+    assert all(s.entered and s.exited for s in sinks)
+    assert summary.events == {
+        "fibrillation": {"emg_a": 1},
+        "fasciculation": {"emg_a": 1},
+        "spasm": {"emg_b": 1},
+    }
+    assert summary.samples == {"emg": 5000, "acc": 500}
+    assert summary.channel_samples == 5000 * 2 + 500 * 3
+    assert summary.duration_s == pytest.approx(5.0)
+    assert summary.gap_count == 1
+    assert summary.gaps[0].start_s == pytest.approx(5.0)
+    assert summary.dropped == {"MemorySink#0": 0, "MemorySink#1": 0}
+    assert summary.pipeline_note == ""
+    assert summary.pipeline_stats[""] == {"samples": 5000, "gaps": 1}
+    assert summary.throughput_sps > 0
+    table = summary.table()
+    assert "fasciculation" in table
+    assert "emg_a" in table
+
+
+async def test_slow_sink_drops_with_counter_and_never_blocks_the_fast_one() -> None:
+    emg = np.zeros((20000, 2))
+    for k in range(40):  # 40 short twitches
+        emg[200 + k * 400 : 205 + k * 400, 0] = 600.0
+    fast, slow = MemorySink(), MemorySink(delay_s=0.05)
+    summary = await run_sources(
+        [("", ListSource(_items(emg, chunk=400)))],
+        AppConfig(),
+        [fast, slow],
+        session_id="t",
+        pipeline_factory=_factory,
+        sink_queue_size=3,
+    )
+    assert len(fast.events) == 40
+    dropped = summary.dropped["MemorySink#1"]
+    assert dropped > 0
+    assert len(slow.events) + dropped == 40
+    assert summary.dropped["MemorySink#0"] == 0
+    assert slow.events == [e for e in fast.events if e in slow.events]  # order kept
+
+
+async def test_pipeline_is_flushed_at_source_end() -> None:
+    emg = np.zeros((3000, 2))
+    emg[1000:, 1] = 900.0  # spasm still going at the end
+    sink = MemorySink()
+    pipelines: list[FakePipeline] = []
+
+    def factory(cfg: DetectionConfig, *, session_id: str, wearable: str) -> FakePipeline:
+        pipelines.append(FakePipeline(cfg, session_id=session_id, wearable=wearable))
+        return pipelines[-1]
+
+    await run_sources(
+        [("w1", ListSource(_items(emg)))],
+        AppConfig(),
+        [sink],
+        session_id="t",
+        pipeline_factory=factory,
+    )
+    assert pipelines[0].flushed == 1
+    assert [e.end_s for e in sink.events] == [None, 2.0]
+    assert all(e.wearable == "w1" for e in sink.events)
+
+
+async def test_source_error_delivers_earlier_events_then_raises_the_error_itself() -> None:
+    emg = emg_with_events()
+    sink = MemorySink()
+    source = ListSource(_items(emg[:2500]), fail=RecordingError("r.csv: line 9: bad"))
+    with pytest.raises(RecordingError, match="line 9"):
+        await run_sources(
+            [("", source)], AppConfig(), [sink], session_id="t", pipeline_factory=_factory
+        )
+    assert [e.type for e in sink.events] == [EventType.FIBRILLATION, EventType.FASCICULATION]
+    assert source.closed
+    assert sink.exited
+
+
+class FailingSink(MemorySink):
+    async def send(self, event: Event) -> None:
+        raise SinkError("broker gone")
+
+
+async def test_failing_sink_is_counted_and_others_still_get_events() -> None:
+    good, bad = MemorySink(), FailingSink()
+    summary = await run_sources(
+        [("", ListSource(_items(emg_with_events())))],
+        AppConfig(),
+        [good, bad],
+        session_id="t",
+        pipeline_factory=_factory,
+    )
+    assert len(good.events) == 4
+    assert summary.sink_errors["FailingSink"] == 4
+
+
+async def test_several_sources_run_concurrently_each_with_its_own_pipeline() -> None:
+    sink = MemorySink()
+    emg = emg_with_events(n=2500)
+    summary = await run_sources(
+        [("left", ListSource(_items(emg))), ("right", ListSource(_items(emg)))],
+        AppConfig(),
+        [sink],
+        session_id="t",
+        pipeline_factory=_factory,
+    )
+    assert {e.wearable for e in sink.events} == {"left", "right"}
+    assert set(summary.samples) == {"left:emg", "left:acc", "right:emg", "right:acc"}
+
+
+async def test_without_a_pipeline_module_the_run_says_so_and_emits_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing() -> tuple[runtime.PipelineFactory, str]:
+        return runtime._NoPipeline, NO_PIPELINE_NOTE
+
+    monkeypatch.setattr(runtime, "default_pipeline_factory", missing)
+    sink = MemorySink()
+    summary = await run_sources(
+        [("", ListSource(_items(emg_with_events())))], AppConfig(), [sink], session_id="t"
+    )
+    assert sink.events == []
+    assert summary.samples["emg"] == 5000
+    assert NO_PIPELINE_NOTE in summary.table()
+
+
+def test_default_factory_is_the_real_pipeline_when_present() -> None:
+    factory, note = runtime.default_pipeline_factory()
+    try:
+        from processor.stages.pipeline import Pipeline  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError:
+        assert note == NO_PIPELINE_NOTE
+    else:
+        assert factory is Pipeline
+        assert note == ""
