@@ -262,7 +262,19 @@ def myo_quiet_uv() -> FloatArray:
     Channels 3 and 4 (and to a lesser degree 1 and 2) of the rest stretches carry ongoing
     low-level activity (7-15 µV RMS: the forearm holds its posture), which is not rest. The
     four quiet channels (2-3 µV RMS) are used twice, the second time shifted by half their
-    length, to fill the eight channels of a Myo.
+    length, to fill the eight channels of a Myo. Screened by amplitude: stretches where any
+    of the four exceeds 5 robust SDs in the 20-90 Hz band are cropped (a TKEO screen would
+    remove everything: the quantised int8 signal is spiky under TKEO).
     """
     quiet = myo_rest_uv()[:, list(MYO_QUIET_CHANNELS)]
+    y = band(quiet, MYO_FS_HZ)
+    sigma = 1.4826 * np.median(np.abs(y), axis=0)
+    hits = np.flatnonzero(np.any(np.abs(y) > 5.0 * sigma, axis=1)) / MYO_FS_HZ
+    windows: list[tuple[float, float]] = []
+    for t in hits:
+        if windows and t - 0.2 <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], float(t) + 0.2)
+        else:
+            windows.append((float(t) - 0.2, float(t) + 0.2))
+    quiet = crop(quiet, MYO_FS_HZ, windows)
     return np.concatenate([quiet, np.roll(quiet, quiet.shape[0] // 2, axis=0)], axis=1)

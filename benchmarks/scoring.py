@@ -4,6 +4,7 @@
   Detections within 0.5 s of a true cramp, voluntary rep or motion artefact are not twitch
   false positives (they are counted apart); everything else unmatched is.
 * Spasms: one-to-one greedy matching, IoU >= 0.5 or onset within 200 ms.
+* The first 2 s of every recording (detector warm-up) are not scored for twitches.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SPASM_ONSET_TOLERANCE_S = 0.2
 SPASM_MIN_IOU = 0.5
 ACTIVITY_GUARD_S = 0.5
 ACTIVATION = "activation"
+WARMUP_S = 2.0  # every detector gets the first 2 s to learn the noise; nothing is scored there
 
 
 def is_twitch(d: Detection) -> bool:
@@ -103,8 +105,14 @@ def score_twitches(
     score = TwitchScore()
     channels = {e.channel for e in truth} | {d.channel for d in detections}
     for ch in channels:
-        true = [e for e in truth if e.channel == ch and e.type in TWITCH_TYPES]
-        dets = [d for d in detections if d.channel == ch and is_twitch(d)]
+        true = [
+            e for e in truth if e.channel == ch and e.type in TWITCH_TYPES and e.start_s >= WARMUP_S
+        ]
+        dets = [
+            d
+            for d in detections
+            if d.channel == ch and is_twitch(d) and d.start_s >= WARMUP_S - TWITCH_TOLERANCE_S
+        ]
         busy = [
             (e.start_s - ACTIVITY_GUARD_S, e.end_s + ACTIVITY_GUARD_S)
             for e in truth

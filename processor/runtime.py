@@ -144,6 +144,14 @@ def _unwrap(error: BaseException) -> BaseException:
     return next((leaf for leaf in leaves if isinstance(leaf, ProcessorError)), error)
 
 
+class PipelineFailedError(ProcessorError):
+    """One wearable's processing failed unexpectedly; the others ran to the end."""
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 async def _run_one(
     *,
     wearable: str,
@@ -172,6 +180,13 @@ async def _run_one(
         except (ProcessorError, asyncio.CancelledError):
             emit(pipeline.flush())  # report what was pending before the bad input / Ctrl-C
             raise
+        except Exception as exc:
+            # A bug hit by one wearable's data must not stop the other wearables or lose the
+            # events already emitted: stop this one, and report it once everything is drained.
+            log.warning("processing of wearable %r stopped: %s", wearable or "replay", exc)
+            log.debug("traceback of that failure", exc_info=True)
+            summary.failures[wearable] = f"{type(exc).__name__}: {exc}"
+            return
         emit(pipeline.flush())
     summary.pipeline_stats[wearable] = dict(pipeline.stats())
 
@@ -242,4 +257,11 @@ async def run_sources(
     summary.sink_errors = fanout.errors
     if error is not None:
         raise _unwrap(error)
+    if summary.failures:
+        who, why = next(iter(summary.failures.items()))
+        raise PipelineFailedError(
+            f"processing of {who or 'the recording'} stopped early ({why}); "
+            "events found before that were delivered",
+            summary,
+        )
     return summary

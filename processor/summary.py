@@ -44,6 +44,7 @@ class RunSummary:
         sink_errors: failed deliveries per sink.
         pipeline_note: empty when the detection pipeline ran, else why no events were detected.
         pipeline_stats: the pipeline's own counters, per wearable.
+        failures: per wearable, why its processing stopped early (the others went on).
     """
 
     session_id: str
@@ -56,6 +57,7 @@ class RunSummary:
     wall_s: float = 0.0
     pipeline_note: str = ""
     pipeline_stats: dict[str, Mapping[str, JsonValue]] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
     _spasm_ids: set[str] = field(default_factory=set)
 
     @property

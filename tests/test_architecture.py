@@ -14,6 +14,8 @@ PACKAGES = ("processor", "devices")
 OWNERS = {
     "bleak": {"processor/sources/ble.py"},
     "paho": {"processor/sinks/mqtt.py"},
+    # the in-process GATT stack behind the emulated wearables (run --emulate, BLE tests)
+    "bumble": {"processor/sources/emulated/air.py", "processor/sources/emulated/wearable.py"},
 }
 
 

@@ -126,3 +126,59 @@ def test_recordings_are_rebuilt_identically_by_the_committed_script(tmp_path: Pa
             assert path.read_bytes() == (RECORDINGS / path.name).read_bytes(), path.name
     for truth in RECORDINGS.glob("*.truth.json"):
         assert (tmp_path / truth.name).read_text() == truth.read_text(), truth.name
+
+
+# --- the scoring rules that compare detections with these truth files (benchmarks/scoring.py)
+
+
+def _truth_event(kind: str, start: float, end: float, *, visible: bool = False):
+    from processor.synth import TruthEvent
+
+    return TruthEvent(kind, "emg", start, end, 50.0, visible)
+
+
+def test_twitch_scoring_matches_one_to_one_within_25_ms() -> None:
+    from benchmarks.detectors import Detection
+    from benchmarks.scoring import score_twitches
+
+    truth = [
+        _truth_event("fasciculation", 21.0, 21.02, visible=True),
+        _truth_event("fibrillation", 22.0, 22.02),
+        _truth_event("fibrillation", 23.0, 23.02),
+        _truth_event("contraction", 30.0, 31.0),
+    ]
+    dets = [
+        Detection("fasciculation", "emg", 21.004, 21.02, 21.1),
+        Detection("fasciculation", "emg", 21.01, 21.02, 21.1),  # second hit on one twitch: FP
+        Detection("fibrillation", "emg", 22.03, 22.05, 22.1),  # 30 ms late: FP and a miss
+        Detection("fasciculation", "emg", 22.999, 23.02, 23.1),  # wrong visibility
+        Detection("fibrillation", "emg", 30.4, 30.41, 30.5),  # inside a voluntary rep
+        Detection("fibrillation", "other", 21.0, 21.01, 21.1),  # other channel: FP
+    ]
+    s = score_twitches(truth, dets, has_acc=True)
+    assert (s.tp, s.fp, s.fn, s.during_activity) == (2, 3, 1, 1)
+    assert s.precision == pytest.approx(2 / 5)
+    assert s.recall == pytest.approx(2 / 3)
+    assert s.median_onset_error_ms == pytest.approx(2.5)
+    assert (s.visibility_right, s.visibility_total) == (1, 2)
+
+
+def test_spasm_scoring_by_overlap_or_onset_and_false_spasms_by_context() -> None:
+    from benchmarks.detectors import Detection
+    from benchmarks.scoring import score_spasms
+
+    truth = [
+        _truth_event("spasm", 10.0, 30.0),
+        _truth_event("spasm", 50.0, 56.0),
+        _truth_event("contraction", 70.0, 71.5),
+    ]
+    dets = [
+        Detection("spasm", "emg", 10.3, 29.0, 13.1),  # IoU 0.93
+        Detection("spasm", "emg", 50.1, 51.0, 53.2),  # IoU low but onset within 200 ms
+        Detection("spasm", "emg", 70.2, 74.0, 73.3),  # during a voluntary rep
+        Detection("spasm", "emg", 90.0, None, 93.0),  # open at the end, at rest
+    ]
+    s = score_spasms(truth, dets, duration_s=100.0, spasm_min_s=3.0)
+    assert (s.tp, s.fp, s.fn) == (2, 2, 0)
+    assert (s.during_reps, s.during_rest) == (1, 1)
+    assert s.latencies_s == pytest.approx([3.1, 3.2])

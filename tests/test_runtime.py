@@ -211,3 +211,41 @@ def test_default_factory_is_the_real_pipeline_when_present() -> None:
     else:
         assert factory is Pipeline
         assert note == ""
+
+
+class BrokenPipeline(FakePipeline):
+    """Fails on the 3rd item, as a bug in a stage would."""
+
+    def __init__(self, cfg: DetectionConfig, *, session_id: str, wearable: str) -> None:
+        super().__init__(cfg, session_id=session_id, wearable=wearable)
+        self._seen = 0
+
+    def process(self, item: Chunk | Gap) -> list[Event]:
+        self._seen += 1
+        if self._seen == 3:
+            raise ValueError("bug in a stage")
+        return super().process(item)
+
+
+async def test_a_failing_pipeline_stops_its_wearable_only_then_reports() -> None:
+    sink = MemorySink()
+    emg = emg_with_events(n=2500)
+
+    def factory(cfg: DetectionConfig, *, session_id: str, wearable: str) -> FakePipeline:
+        cls = BrokenPipeline if wearable == "left" else FakePipeline
+        return cls(cfg, session_id=session_id, wearable=wearable)
+
+    with pytest.raises(
+        runtime.PipelineFailedError, match=r"left.*ValueError: bug in a stage"
+    ) as info:
+        await run_sources(
+            [("left", ListSource(_items(emg))), ("right", ListSource(_items(emg)))],
+            AppConfig(),
+            [sink],
+            session_id="t",
+            pipeline_factory=factory,
+        )
+    right = [e for e in sink.events if e.wearable == "right"]
+    assert right, "the healthy wearable ran to the end and its events were delivered"
+    assert info.value.summary.failures == {"left": "ValueError: bug in a stage"}
+    assert info.value.summary.samples["right:emg"] == len(emg)

@@ -115,7 +115,9 @@ def _wearables(args: argparse.Namespace) -> list[_WEARABLE]:
 
 
 @contextlib.asynccontextmanager
-async def _backends(emulate: list[str]) -> AsyncIterator[BleBackends | None]:
+async def _backends(
+    emulate: list[str], *, quiet_bands: bool = False
+) -> AsyncIterator[BleBackends | None]:
     """The platform backends, or bleak backends over a fresh emulated air with these bands."""
     if not emulate:
         yield None
@@ -123,7 +125,7 @@ async def _backends(emulate: list[str]) -> AsyncIterator[BleBackends | None]:
     from processor.sources.emulated.demo import emulated_session  # noqa: PLC0415 - Bumble
 
     profiles = [_profile(key, "--emulate") for key in emulate]
-    async with emulated_session(profiles) as session:
+    async with emulated_session(profiles, builtin_signal=quiet_bands) as session:
         yield port_backends(session.air)
 
 
@@ -144,7 +146,8 @@ def _scan(args: argparse.Namespace) -> int:
         _profile(key, "--emulate")
 
     async def main() -> list[Found]:
-        async with _backends(args.emulate or []) as backends:
+        # bands that only advertise need no demo signal (it costs seconds to synthesise)
+        async with _backends(args.emulate or [], quiet_bands=True) as backends:
             return await BleCentral(cfg.ble, backends).scan(args.timeout)
 
     _print_found(asyncio.run(main()), show_all=args.all)

@@ -23,7 +23,7 @@ class ConditioningConfig:
     high_max_fraction_of_fs: float = setting(
         0.45, gt=0, lt=0.5, doc="high edge is capped at this fraction of the sample rate"
     )
-    order: int = setting(4, ge=1, le=8, doc="Butterworth order of each band edge")
+    order: int = setting(2, ge=1, le=8, doc="Butterworth order of each band edge")
     # a Literal keeps the loader's "one of ..." message; the value itself is an immutable str
     notch: MainsChoice = setting(  # noqa: RUF009
         "auto", doc="mains notch: auto (from the signal), 50, 60 or off"
@@ -56,7 +56,9 @@ class QualityConfig:
     step_uv: float = setting(
         5000.0, unit="uV", gt=0, doc="raw jump between two samples taken as a pop/step"
     )
-    step_counts: float = setting(100.0, gt=0, doc="raw jump taken as a pop/step (counts)")
+    step_counts: float = setting(
+        180.0, gt=0, doc="raw jump taken as a pop/step (counts; int8 spans 255)"
+    )
     blank_ms: float = setting(
         300.0, unit="ms", ge=0, le=10000, doc="detection stays off this long after a flag"
     )
@@ -88,6 +90,18 @@ class TwitchConfig:
 
     on_factor: float = setting(12.0, gt=1, doc="onset when energy exceeds this x noise floor")
     off_factor: float = setting(4.0, gt=0, doc="end when energy falls below this x noise floor")
+    low_rate_hz: float = setting(
+        500.0,
+        unit="Hz",
+        gt=0,
+        doc="streams slower than this (consumer bands) use low_rate_on_factor",
+    )
+    low_rate_on_factor: float = setting(
+        40.0, gt=1, doc="onset factor below low_rate_hz (coarse, heavy-tailed consumer noise)"
+    )
+    low_rate_min_peak_factor: float = setting(
+        14.0, ge=0, doc="below low_rate_hz a twitch needs p-p >= this x noise RMS"
+    )
     onset_factor: float = setting(
         2.0, gt=0, doc="onset is walked back to where energy was below this x floor"
     )

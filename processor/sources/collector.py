@@ -149,8 +149,9 @@ class WearableSource:
         self._ended = False
         self._fatal: BluetoothUnavailableError | None = None
         self._last_rx_ns = 0
-        self._counters = {"received": 0, "connects": 0, "link_losses": 0, "watchdog_trips": 0}
-        self._counters |= {"failures": 0}
+        self._counters = dict.fromkeys(
+            ("received", "connects", "link_losses", "watchdog_trips", "failures"), 0
+        )
         self.latencies_ns: deque[int] = deque(maxlen=_LATENCY_SAMPLES)
         self.last_status: StatusUpdate | None = None
 
@@ -216,12 +217,17 @@ class WearableSource:
                     for write in self.profile.stop_writes:
                         await link.write(write.char_uuid, write.data, response=write.response)
                     await self._quiesce()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+        try:
+            if self._task is not None:
+                self._task.cancel()
                 await self._task
-        self._status(connected=False, detail=f"stopped ({self._summary()})")
-        self._end()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # our caller is being cancelled too (Ctrl-C twice): let it through
+        finally:
+            self._status(connected=False, detail=f"stopped ({self._summary()})")
+            self._end()
 
     async def _quiesce(self) -> None:
         """Let notifications sent before the stop command arrive before disconnecting."""
@@ -251,47 +257,55 @@ class WearableSource:
         return self._address or (f"name {self._name!r}" if self._name else f"a {self.profile.key}")
 
     async def _supervise(self) -> None:
-        failures = 0
-        searching_since: float | None = None
         try:
-            while not self._stopping:
-                try:
-                    if searching_since is None:
-                        searching_since = time.monotonic()
-                        self._status(connected=False, detail=f"searching for {self._target()}")
-                    sighting = await self._find()
-                    if sighting is None:
-                        self._status(
-                            connected=False, detail=f"searching: {self._target()} not in range"
-                        )
-                        await asyncio.sleep(self._cfg.rescan_pause_s)
-                        continue
-                    searching_since = None
-                    await self._session(sighting)
-                    failures = 0
-                    await asyncio.sleep(self._relink_pause_s())
-                    continue
-                except BluetoothUnavailableError as exc:
-                    self._fatal = exc  # no adapter: nothing any wearable can do about it
-                    return
-                except GiveUpError as exc:
-                    _LOGGER.error("%s: %s; giving this wearable up", self.wearable_id, exc)  # noqa: TRY400
-                    self._status(connected=False, detail=f"error: {exc}")
-                    return
-                except DeviceError as exc:
-                    failures += 1
-                    self._counters["failures"] += 1
-                    _LOGGER.warning("%s: %s", self.wearable_id, exc)
-                    self._status(connected=False, detail=f"error: {exc}")
-                    if self._cfg.max_failures and failures >= self._cfg.max_failures:
-                        self._status(
-                            connected=False, detail=f"error: gave up after {failures} failures"
-                        )
-                        return
-                await asyncio.sleep(max(backoff_s(failures, self._cfg), self._relink_pause_s()))
+            await self._reconnect_loop()
+        except Exception as exc:
+            # a bug must end this wearable only, loudly, never the other wearables' streams
+            _LOGGER.exception("%s: collector failed", self.wearable_id)
+            self._status(connected=False, detail=f"error: collector failed ({exc!r})")
         finally:
             if not self._stopping:
                 self._end()
+
+    async def _reconnect_loop(self) -> None:
+        failures = 0
+        searching, missed = True, False
+        while not self._stopping:
+            try:
+                if searching and not missed:
+                    self._status(connected=False, detail=f"searching for {self._target()}")
+                sighting = await self._find()
+                if sighting is None:
+                    if not missed:
+                        missed = True
+                        detail = f"searching: {self._target()} not in range"
+                        self._status(connected=False, detail=detail)
+                    await asyncio.sleep(self._cfg.rescan_pause_s)
+                    continue
+                searching = missed = False
+                await self._session(sighting)
+                failures = 0
+                searching = True
+                await asyncio.sleep(self._relink_pause_s())
+                continue
+            except BluetoothUnavailableError as exc:
+                self._fatal = exc  # no adapter: nothing any wearable can do about it
+                return
+            except GiveUpError as exc:
+                _LOGGER.error("%s: %s; giving this wearable up", self.wearable_id, exc)  # noqa: TRY400
+                self._status(connected=False, detail=f"error: {exc}")
+                return
+            except DeviceError as exc:
+                failures += 1
+                searching = True
+                self._counters["failures"] += 1
+                _LOGGER.warning("%s: %s", self.wearable_id, exc)
+                self._status(connected=False, detail=f"error: {exc}")
+                if self._cfg.max_failures and failures >= self._cfg.max_failures:
+                    detail = f"error: gave up after {failures} failures"
+                    self._status(connected=False, detail=detail)
+                    return
+            await asyncio.sleep(max(backoff_s(failures, self._cfg), self._relink_pause_s()))
 
     def _relink_pause_s(self) -> float:
         return self._cfg.relink_pause_s
@@ -322,7 +336,11 @@ class WearableSource:
         try:
             if self.profile.min_mtu and link.mtu < self.profile.min_mtu:
                 _LOGGER.warning(
-                    "%s: MTU %d < %d needed", self.wearable_id, link.mtu, self.profile.min_mtu
+                    "%s: ATT MTU reported as %d, below the %d this device needs "
+                    "(BlueZ may report 23 whatever was negotiated)",
+                    self.wearable_id,
+                    link.mtu,
+                    self.profile.min_mtu,
                 )
             _LOGGER.info(
                 "%s: connected to %s, MTU %d", self.wearable_id, sighting.address, link.mtu

@@ -146,17 +146,20 @@ class Conditioner:
             self._first = start_index
         self._index = start_index + n
         flags_now: dict[str, BoolCN] = {}
-        finite = np.isfinite(raw)
         x = raw
-        if not finite.all():
+        if not np.isfinite(raw.sum()):
+            finite = np.isfinite(raw)
             flags_now["nonfinite"] = ~finite
             x = self._hold_last_finite(raw, finite)
         if n:
             self._last_finite = x[:, -1].copy()
-        if self._saturation > 0:
+        if self._saturation > 0 and n and np.abs(x).max() >= self._saturation:
             flags_now["saturated"] = np.abs(x) >= self._saturation
         prev = x[:, :1] if self._last_raw is None else self._last_raw
-        jumps = np.abs(np.diff(np.concatenate([prev, x], axis=1), axis=1)) >= self._step
+        step = np.empty_like(x)
+        step[:, :1] = x[:, :1] - prev
+        np.subtract(x[:, 1:], x[:, :-1], out=step[:, 1:])
+        jumps = np.abs(step) >= self._step
         if jumps.any():
             flags_now["step"] = jumps
         if n:
@@ -164,16 +167,24 @@ class Conditioner:
         band = self._band.filter(x)
         y = self._apply_notch(band, start_index)
         power = self._power.filter(band * band)
-        flat = power < self._flat_rms**2
-        since_start = start_index - self._first + np.arange(n)
-        flat &= since_start >= self._flat_n
-        if flat.any():
-            flags_now["flat"] = flat
-        bad = self._blank(flags_now, start_index, n)
-        flags = self._episodes(flags_now, bad, start_index)
-        warm = since_start < self._blank_n
-        if warm.any():
-            bad = bad | warm
+        elapsed = start_index - self._first
+        if n and power.min() < self._flat_rms**2 and elapsed + n > self._flat_n:
+            flat = power < self._flat_rms**2
+            flat[:, : max(0, self._flat_n - elapsed)] = False
+            if flat.any():
+                flags_now["flat"] = flat
+        if (
+            not flags_now
+            and not self._was_bad.any()
+            and (start_index - int(self._last_flag.max()) > self._blank_n)
+        ):
+            bad = np.zeros(raw.shape, dtype=bool)
+            flags: list[QualityFlag] = []
+        else:
+            bad = self._blank(flags_now, start_index, n)
+            flags = self._episodes(flags_now, bad, start_index)
+        if elapsed < self._blank_n:
+            bad[:, : self._blank_n - elapsed] = True
         return Conditioned(y, bad, flags)
 
     def _hold_last_finite(self, raw: FloatCN, finite: BoolCN) -> FloatCN:

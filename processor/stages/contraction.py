@@ -28,7 +28,8 @@ class Burst:
         end_index: estimated end (exclusive), None while open.
         decided_index: sample at which the end was decided.
         confirm_index: sample at which it lasted ``confirm_ms`` (spasm candidate), or None.
-        energy: decimated envelope values over the floor since the onset (for irregularity).
+        energy: decimated envelope values over the floor since it was opened (irregularity).
+        opened_index: sample at which the detector opened it (after the duty window filled).
     """
 
     channel: int
@@ -37,6 +38,7 @@ class Burst:
     decided_index: int | None = None
     confirm_index: int | None = None
     energy: list[float] = field(default_factory=list)
+    opened_index: int = 0
 
 
 def envelope_stats(energy: list[float], block: int) -> tuple[float, float]:
@@ -131,7 +133,7 @@ class ContractionDetector:
                 if not hits.size:
                     return
                 p += int(hits[0])
-                self.open[ch] = Burst(ch, start + p - self._on_count + 1)
+                self.open[ch] = Burst(ch, start + p - self._on_count + 1, opened_index=start + p)
                 self._low_since[ch] = None
                 continue
             low = counts[p:] < self._off_count

@@ -72,7 +72,9 @@ class EmgDetector:
         self.conditioner = Conditioner(
             cfg.conditioning, cfg.quality, fs_hz, n_channels, unit=unit, mains_hz=mains_hz
         )
-        self._envelope = MovingMean(round(cfg.envelope.fast_ms * fs_hz / 1000), n_channels)
+        # at consumer rates (200 Hz) 5 ms is one sample: keep >= 3 so the energy is smoothed
+        fast_n = max(3, round(cfg.envelope.fast_ms * fs_hz / 1000))
+        self._envelope = MovingMean(fast_n, n_channels)
         self.noise = NoiseFloor(cfg.noise, fs_hz, n_channels)
         self._twitch = TwitchDetector(cfg.twitch, fs_hz, n_channels, unit)
         window_n = round(cfg.envelope.slow_ms * fs_hz / 1000)
@@ -80,12 +82,14 @@ class EmgDetector:
         tw = cfg.twitch
         self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
+        on_factor = tw.low_rate_on_factor if fs_hz < tw.low_rate_hz else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
+        self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
         self._cv_block = max(1, round(50.0 / cfg.noise.decimate_ms))
         self._recent: list[list[Burst]] = [[] for _ in range(n_channels)]
         self._pending: list[TwitchFound] = []
         self._factors = np.array(
-            [tw.on_factor, tw.off_factor, tw.onset_factor, cfg.contraction.active_factor]
+            [on_factor, tw.off_factor, tw.onset_factor, cfg.contraction.active_factor]
         )
         self.end_index = 0
 
@@ -118,9 +122,7 @@ class EmgDetector:
         self.end_index = start_index + n
         return records
 
-    def _quiet_chunk(
-        self, y: FloatCN, energy: FloatCN, bad: NDArray[np.bool_], start: int
-    ) -> bool:
+    def _quiet_chunk(self, y: FloatCN, energy: FloatCN, bad: NDArray[np.bool_], start: int) -> bool:
         """Fast path for rest: all segments at once when nothing crosses a threshold.
 
         The floors the segment loop would compute are derived in one go (sliding medians over
@@ -128,18 +130,25 @@ class EmgDetector:
         activity threshold under those floors, the outcome equals the segment loop's.
         """
         n = y.shape[1]
-        if n == 0 or self._twitch.busy or self._bursts.busy or bad.any():
-            return False
         noise = self.noise
-        history = noise.chronological()
-        if history is None:
+        if n == 0 or self._twitch.busy or self._bursts.busy or bad.any() or not noise.ready.all():
             return False
         refresh, decim = noise.refresh_n, noise.decim_n
         first_refresh = (-start) % refresh or refresh
-        bounds = np.arange(first_refresh, n + 1, refresh)  # refreshes after these samples
-        seg_starts = np.concatenate([[0], bounds[bounds < n]])
         first_dec = (-start) % decim
         values = energy[:, first_dec::decim]
+        lowest = min(float(self._factors[0]), float(self._factors[3]))
+        if first_refresh > n:  # no refresh inside: one floor for the whole chunk
+            if (energy.max(axis=1) > noise.floor * lowest).any():
+                return False
+            noise.process(values, None)
+            self._twitch.skip(y, energy)
+            return True
+        history = noise.chronological()
+        if history is None:
+            return False
+        bounds = np.arange(first_refresh, n + 1, refresh)  # refreshes after these samples
+        seg_starts = np.concatenate([[0], bounds[bounds < n]])
         cap = history.shape[1]
         floors = [noise.floor]
         if bounds.size:
@@ -151,10 +160,9 @@ class EmgDetector:
             floors += list(np.maximum(medians, 1e-12).T)
         seg_floor = np.stack(floors[: seg_starts.size], axis=1)  # (n_channels, n_segments)
         seg_max = np.maximum.reduceat(energy, seg_starts, axis=1)
-        lowest = min(float(self._factors[0]), float(self._factors[3]))
         if (seg_max > seg_floor * lowest).any():
             return False
-        noise.process(values, np.ones(values.shape, dtype=bool))
+        noise.process(values, None)
         if bounds.size:
             noise.set_floor(floors[-1])
         self._twitch.skip(y, energy)
@@ -207,7 +215,7 @@ class EmgDetector:
             if burst.confirm_index is not None and burst not in confirmed:
                 continue
             stop = start + n if burst.confirm_index is None else burst.confirm_index
-            lo = max(start, burst.onset_index)
+            lo = max(start, burst.opened_index)
             lo += (-lo) % decim
             if lo < stop:
                 vals = masked[ch, lo - start : stop - start : decim] / floor[ch]
@@ -237,6 +245,11 @@ class EmgDetector:
         for burst in self._recent[twitch.channel]:
             if burst.onset_index > twitch.end_index + self._after_n:
                 continue
+            if (
+                burst.end_index is not None
+                and burst.end_index - burst.onset_index < self._min_burst_n
+            ):
+                continue  # a big twitch's own ringing, not a contraction
             if burst.end_index is None or burst.end_index + self._before_n >= twitch.onset_index:
                 return True
         return False

@@ -41,12 +41,18 @@ class NoiseFloor:
         self.floor = np.full(self._n, np.inf)
         self.ready = np.zeros(self._n, dtype=bool)
 
-    def process(self, values: FloatCN, valid: NDArray[np.bool_]) -> None:
-        """Push decimated envelope values ``(n_channels, k)`` where ``valid``; no refresh."""
+    def process(self, values: FloatCN, valid: NDArray[np.bool_] | None) -> None:
+        """Push decimated envelope values ``(n_channels, k)`` where ``valid`` (None: all)."""
         k = values.shape[1]
         if k == 0:
             return
-        if valid.all():
+        if valid is None or valid.all():
+            pos = int(self._pos[0])
+            if k < self._cap and pos + k <= self._cap and (self._pos == pos).all():
+                self._values[:, pos : pos + k] = values
+                self._pos[:] = (pos + k) % self._cap
+                self._count = np.minimum(self._count + k, self._cap)
+                return
             if k >= self._cap:
                 self._values[:] = values[:, k - self._cap :]
                 self._pos[:] = 0

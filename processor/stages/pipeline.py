@@ -1,11 +1,9 @@
 """The detection pipeline: interleaved EMG/ACC items in, ordered event lines out.
 
-Accelerometer evidence for an EMG event arrives after it (and, in a replay, possibly in a later
-item), so twitch and spasm classifications wait until the accelerometer is known past their
-evidence window: either its samples arrived, or an item starting later arrived (items come in
-start-time order, so nothing earlier is still on its way), or the stream ended. Ready events are
-released in (detected_at_s, channel, type, event_id) order once no earlier event can still be
-produced, so the output is identical whatever the chunking or interleaving.
+Twitch and spasm classifications wait until the accelerometer is known past their evidence
+window (its samples arrived, an item starting later arrived, or the stream ended); events are
+released in (detected_at_s, channel, type, event_id) order once nothing earlier can appear, so
+the output is identical whatever the chunking or interleaving (docs/detection.md).
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from processor.stages.rates import RateTracker
 EMG_STREAM = "emg"
 ACC_STREAM = "acc"
 _INF = math.inf
+_TRAIN_S = 0.15  # twitches this close to a visible one on the channel belong to its train
 
 
 class Pipeline:
@@ -57,6 +56,7 @@ class Pipeline:
         self._pending: list[Pending] = []
         self._rate_stamps: dict[str, Stamp] = {}
         self._burst_evidence: dict[str, dict[str, JsonValue]] = {}
+        self._visible_at: dict[str, float] = {}
         self._ready: list[tuple[tuple[float, str, str, str, int], Event]] = []
         self._seq = 0
         self._rates: dict[str, RateTracker] = {}
@@ -198,7 +198,9 @@ class Pipeline:
         self._push(event)
 
     def _count_rate(self, found: TwitchFound, stamp: Stamp) -> float:
-        tracker = self._rates.setdefault(stamp.channel, RateTracker(self._cfg.rate))
+        tracker = self._rates.get(stamp.channel)
+        if tracker is None:
+            tracker = self._rates[stamp.channel] = RateTracker(self._cfg.rate)
         self._rate_stamps[stamp.channel] = stamp
         rate, change = tracker.add(stamp.time(found.decided_index))
         if change is not None:
@@ -295,7 +297,18 @@ class Pipeline:
         kind, evidence, vis_conf = twitch_visibility(
             self._cfg, unit=unit, peak_to_peak=twitch.peak_to_peak, acc=acc
         )
-        confidence = twitch_confidence(twitch.peak_ratio, self._cfg.twitch.on_factor)
+        last_visible = self._visible_at.get(stamp.channel)
+        if evidence == "accelerometer":
+            if kind is EventType.FASCICULATION:
+                self._visible_at[stamp.channel] = onset_s
+            elif last_visible is not None and onset_s - last_visible <= _TRAIN_S:
+                # a doublet/train member of a visible twitch: the skin is already moving, so
+                # its own transient drowns in the first one's; it is as visible as the first
+                kind = EventType.FASCICULATION
+                self._visible_at[stamp.channel] = onset_s
+        tw = self._cfg.twitch
+        on_factor = tw.low_rate_on_factor if stamp.fs_hz < tw.low_rate_hz else tw.on_factor
+        confidence = twitch_confidence(twitch.peak_ratio, on_factor)
         extras: dict[str, JsonValue] = {
             "peak_uv": round(twitch.peak_to_peak, 3),
             "duration_ms": round((twitch.end_index - twitch.onset_index) * 1000 / stamp.fs_hz, 3),

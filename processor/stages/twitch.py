@@ -9,6 +9,7 @@ events. Longer than ``max_active_ms`` is sustained activity, not a twitch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +22,11 @@ _IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
 _END_OF_PEAK = 0.02  # a big twitch has ended once its energy fell to 2 % of its peak
 _SPLIT_VALLEY = 0.25  # a dip to a quarter of the peak ...
 _SPLIT_RISE = 4.0  # ... followed by a rise of 4x starts a second twitch (doublet)
-_SPLIT_PEAK = 0.2  # ... if that second discharge reaches a fifth of the first one's energy
-_ECHO_MS = 60.0  # the band-pass rings after a big twitch for a few tens of ms; ...
-_ECHO_OF_PEAK = 0.05  # ... re-crossings below 5 % of its energy (22 % amplitude) are echoes
+_SPLIT_PEAK = 0.5  # ... if that second discharge reaches half the first one's energy (same unit)
+_MIN_ACTIVE_SAMPLES = 16
+_MEDIAN_ENERGY_PER_VARIANCE = 0.8
+_ECHO_MS = 120.0  # the band-pass rings after a big twitch for a few tens of ms; ...
+_ECHO_OF_PEAK = 0.2  # ... re-crossings below 20 % of its energy (45 % amplitude) are echoes
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +63,12 @@ class TwitchDetector:
     def __init__(self, cfg: TwitchConfig, fs_hz: float, n_channels: int, unit: str) -> None:
         self._cfg = cfg
         self._n = n_channels
-        self._max_active_n = max(1, round(cfg.max_active_ms * fs_hz / 1000))
+        # at consumer rates the band-pass rings for ~16 samples (80 ms at 200 Hz) after a twitch
+        self._max_active_n = max(_MIN_ACTIVE_SAMPLES, round(cfg.max_active_ms * fs_hz / 1000))
         self._merge_n = round(cfg.merge_ms * fs_hz / 1000)
         self._walk_n = max(1, round(15.0 * fs_hz / 1000))
         self._min_pp = cfg.min_peak_counts if unit != "uV" else cfg.min_peak_uv
+        self._pp_noise_factor = cfg.low_rate_min_peak_factor if fs_hz < cfg.low_rate_hz else 0.0
         self._echo_n = round(_ECHO_MS * fs_hz / 1000)
         self._tail_n = self._max_active_n + self._merge_n + self._walk_n + 4
         self.reset()
@@ -73,6 +78,8 @@ class TwitchDetector:
         self._tail_y = np.zeros((self._n, 0))
         self._tail_e = np.zeros((self._n, 0))
         self._ext_y: FloatCN = self._tail_y
+        self._ext_e: FloatCN = self._tail_e
+        self._thr_low = 0.0
         self._base = 0
         self._state = [_IDLE] * self._n
         self._onset = [0] * self._n
@@ -116,6 +123,7 @@ class TwitchDetector:
         ext_y = np.concatenate([self._tail_y, y], axis=1)
         self._ext_y, self._base = ext_y, base
         ext_e = np.concatenate([self._tail_e, energy], axis=1)
+        self._ext_e = ext_e
         out: list[TwitchCandidate] = []
         for ch in range(self._n):
             if hot[ch] or self._state[ch] != _IDLE:
@@ -144,6 +152,7 @@ class TwitchDetector:
         thresholds: tuple[FloatCN, FloatCN, FloatCN],
     ) -> list[TwitchCandidate]:
         thr_on, thr_off, thr_low = (float(t[ch]) for t in thresholds)
+        self._thr_low = thr_low
         row = ext_e[ch, start - self._base :]
         on = row > thr_on
         out: list[TwitchCandidate] = []
@@ -177,7 +186,7 @@ class TwitchDetector:
                     break
                 p = max(p, close_at - start)
                 self._state[ch] = _IDLE
-                cand = self._close(ch, close_at, thr_off)
+                cand = self._close(ch, close_at, (thr_on, thr_off))
                 if cand is not None:
                     out.append(cand)
         return out
@@ -232,31 +241,44 @@ class TwitchDetector:
             ):
                 # a second discharge before the first one faded: a doublet, two twitches
                 self._end[ch] = valley_at
-                cand = self._close(ch, valley_at, thr_off)
+                cand = self._close(ch, valley_at, (thr_on, thr_off))
                 if cand is not None:
                     out.append(cand)
-                self._onset[ch] = valley_at
+                self._onset[ch] = self._second_onset(ch, valley, valley_at, index)
                 self._peak[ch] = value
                 self._valley[ch] = (value, index)
             p += 1
         return p
 
+    def _second_onset(self, ch: int, valley: float, valley_at: int, cross: int) -> int:
+        """Onset of a second discharge: walk back from its crossing, not past the dip."""
+        level = max(self._thr_low, 2.0 * valley)
+        lo, hi = valley_at - self._base, cross - self._base
+        below = np.flatnonzero(self._ext_e[ch, max(lo, 0) : hi] <= level)
+        return valley_at + int(below[-1]) + 1 if below.size else valley_at
+
     def _open(self, ch: int, ext_e: FloatCN, cross: int, thr_low: float) -> None:
         base = self._base
         i = cross - base
-        stop = max(0, i - self._walk_n, self._echo_until[ch] - self._echo_n - base)
-        below = np.flatnonzero(ext_e[ch, stop:i] <= thr_low)
+        previous_end = self._echo_until[ch] - self._echo_n - base
+        stop = max(0, i - self._walk_n, previous_end)
+        span = ext_e[ch, stop:i]
+        level = thr_low
+        if stop == previous_end and span.size:
+            # right after another twitch its tail is still above thr_low: start from the dip
+            level = max(thr_low, 2.0 * float(span.min()))
+        below = np.flatnonzero(span <= level)
         onset = stop + int(below[-1]) + 1 if below.size else stop
         self._onset[ch] = base + onset
         self._peak[ch] = 0.0
         self._valley[ch] = (0.0, cross)
         self._state[ch] = _ACTIVE
 
-    def _close(self, ch: int, close_at: int, thr_off: float) -> TwitchCandidate | None:
+    def _close(self, ch: int, close_at: int, thr: tuple[float, float]) -> TwitchCandidate | None:
+        thr_on, thr_off = thr
         ext_y, base = self._ext_y, self._base
         onset, end = self._onset[ch], self._end[ch]
         self._echo_until[ch] = end + self._echo_n
-        thr_on = thr_off / self._cfg.off_factor * self._cfg.on_factor
         self._echo_level[ch] = max(thr_on, self._peak[ch] * _ECHO_OF_PEAK)
         if end - onset > self._max_active_n:
             return None
@@ -264,7 +286,10 @@ class TwitchDetector:
         if seg.size == 0:
             return None
         pp = float(seg.max() - seg.min())
-        if pp < self._min_pp:
+        floor = thr_off / self._cfg.off_factor
+        # the floor is the median of a short energy mean: ~0.8 sigma^2 for Gaussian noise
+        noise_rms = math.sqrt(max(floor, 0.0) / _MEDIAN_ENERGY_PER_VARIANCE)
+        if pp < max(self._min_pp, self._pp_noise_factor * noise_rms):
             return None
         ratio = self._peak[ch] / max(thr_off / self._cfg.off_factor, 1e-300)
         return TwitchCandidate(ch, onset, end, close_at, pp, ratio)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import numpy as np
 
 from processor.model import Chunk, StreamInfo
 
-REAL = Path("/work/shared/data/real")
+# the real baselines live outside the repository (same variable as benchmarks/baselines.py)
+REAL = Path(os.environ.get("TWITCHWATCH_REAL_DATA", "/work/shared/data/real"))
 
 
 @cache

@@ -46,7 +46,7 @@ def test_injected_twitches_on_real_rest_noise(amp: float, min_f1: float) -> None
     f1 = 2 * precision * recall / max(1e-9, precision + recall)
     errors = [abs(int(h[0]) - t) for h, t in zip(hits, onsets, strict=True) if len(h)]
     assert f1 >= min_f1, (amp, precision, recall)
-    assert np.median(errors) <= 5
+    assert np.median(errors) <= (5 if amp >= 30 else 8)  # 20 uV is ~7x the noise RMS
     assert len(_twitches(events, "emg_st")) <= 1  # untouched rest channel: <= 1 false twitch/min
 
 

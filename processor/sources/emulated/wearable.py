@@ -96,6 +96,15 @@ def _adv_data(name: str, profile: DeviceProfile) -> bytes:
 class EmulatedWearable:
     """One emulated band on a :class:`VirtualAir` (create and ``await start()`` in a loop).
 
+    Args:
+        air: the radio it advertises on.
+        profile: the device it emulates (GATT table, init writes, streams).
+        signal: what it measures; looped, and read at the position of the band's own clock.
+        name: advertised local name (must be recognised by ``profile.match``).
+        address: static random address, ``AA:BB:CC:DD:EE:FF``.
+        faults: misbehaviour fixed at construction.
+        start_s: where in ``signal`` the band's clock starts, seconds.
+
     Attributes:
         commands: every write received, ``(char_uuid, bytes)`` in arrival order.
         packets_sent: notifications sent per stream.
