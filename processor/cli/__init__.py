@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from processor import __version__
 from processor.cli import ble_cmd, config_cmd, devices_cmd, events_cmd, mqtt_cmd, replay_cmd
@@ -17,9 +18,17 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (no usage block), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (see PROG --help)`` and exit 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every subcommand has --help)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="twitchwatch",
         description="Detect muscle twitches and spasms from wearables and recordings.",
     )

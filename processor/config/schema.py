@@ -9,6 +9,7 @@ expected unit/range.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import operator
 import types
@@ -50,10 +51,25 @@ def _range_text(meta: Mapping[str, Any]) -> str:
     return text
 
 
+def _toml_text(value: Any) -> str:
+    """A value as it would be written in TOML (what the user typed, not Python's repr)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_text(v) for v in value) + "]"
+    return str(value)
+
+
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return "a table of settings"
     if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+        return "one of " + ", ".join(_toml_text(a) for a in get_args(tp))
     if origin in (types.UnionType, typing.Union):
         return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
     if origin is tuple:
@@ -156,7 +172,8 @@ def build(cls: type[T], data: Mapping[str, Any], *, file: str, prefix: str = "")
         except _MismatchError:
             rng = _range_text(fld.metadata)
             expected = f"{_type_name(tp)} {rng}".strip()
-            raise ConfigError(f"{file}: {where}: expected {expected}, got {value!r}") from None
+            got = _toml_text(value)
+            raise ConfigError(f"{file}: {where}: expected {expected}, got {got}") from None
     try:
         return typing.cast("T", cls(**kwargs))
     except (ValueError, TypeError) as exc:  # cross-field checks in __post_init__
