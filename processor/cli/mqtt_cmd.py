@@ -1,4 +1,7 @@
-"""``twitchwatch mqtt test``: check a broker setup step by step; ``mqtt forget``: remove a wearable.
+"""``twitchwatch mqtt test | forget | outbox``: check a broker, remove a wearable, list alerts.
+
+``test`` checks a broker setup step by step; ``forget`` removes a wearable from Home Assistant;
+``outbox`` lists (or drops) the alerts waiting in the outbox, per broker.
 
 Exit codes: 0 every step worked, 1 a step failed (broker down, refused, no echo), 2 bad input.
 """
@@ -9,17 +12,23 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+import time
+from pathlib import Path
 
 from processor.config import load_config
 from processor.config.mqtt import MqttConfig
 from processor.errors import InputError
+from processor.sinks.outbox import Outbox, default_outbox_path
 
 
-def _mqtt_config(args: argparse.Namespace) -> MqttConfig:
+def _mqtt_config(args: argparse.Namespace, *, need_url: bool = True) -> MqttConfig:
     cfg = load_config(args.config).mqtt
     if args.mqtt:
-        cfg = dataclasses.replace(cfg, url=args.mqtt)
-    if not cfg.url:
+        try:
+            cfg = dataclasses.replace(cfg, url=args.mqtt)
+        except ValueError as exc:  # the [mqtt] section validates the URL
+            raise InputError(f"--mqtt: {exc}") from None
+    if need_url and not cfg.url:
         raise InputError("no broker: pass --mqtt mqtt://host:port or set mqtt.url in --config FILE")
     return cfg
 
@@ -41,10 +50,46 @@ def _test(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     from processor.sinks.mqtt import forget_wearable  # noqa: PLC0415 - paho loads only when used
 
+    if not args.wearable.strip():
+        raise InputError("mqtt forget: WEARABLE must not be empty")
     cfg = _mqtt_config(args)
-    acked = asyncio.run(forget_wearable(cfg, args.wearable))
-    _say(f"removed   {acked} retained message(s) of wearable {args.wearable!r}")
-    return 0 if acked else 1
+    done = asyncio.run(forget_wearable(cfg, args.wearable))
+    name = repr(args.wearable)
+    if done.found:
+        _say(f"cleared   {len(done.found)} retained topic(s) of wearable {name}:")
+        for topic in done.found:
+            _say(f"          {topic}")
+    else:
+        _say(f"cleared   nothing: no retained topic of wearable {name} on {cfg.broker}")
+    if done.cleared < done.sent:
+        _say(f"FAILED    the broker acknowledged {done.cleared} of {done.sent} clears")
+        return 1
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    cfg = _mqtt_config(args, need_url=False)
+    path = Path(cfg.outbox_path) if cfg.outbox_path else default_outbox_path()
+    if not path.exists():
+        _say(f"outbox    {path}: no alerts waiting")
+        return 0
+    box = Outbox(path, max_rows=cfg.outbox_max_rows)
+    try:
+        current = cfg.outbox_broker if cfg.url else None
+        if args.drop is not None:
+            target = None if args.drop == "all" else args.drop
+            if target is not None and target not in {b.broker for b in box.by_broker()}:
+                raise InputError(f"--drop {args.drop}: no alerts wait for that broker")
+            _say(f"dropped   {box.discard(target)} alert(s) ({args.drop})")
+        backlog = box.by_broker()
+    finally:
+        box.close()
+    _say(f"outbox    {path}: {sum(b.rows for b in backlog)} alert(s) waiting")
+    for b in backlog:
+        age_min = max(0.0, time.time() - b.oldest_s) / 60
+        mark = " (this config's broker)" if b.broker == current else ""
+        _say(f"          {b.rows:6} for {b.broker or 'unknown'}, oldest {age_min:.0f} min{mark}")
+    return 0
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -53,7 +98,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``mqtt test`` and ``mqtt forget`` to the ``twitchwatch`` parser."""
+    """Add ``mqtt test``, ``mqtt forget`` and ``mqtt outbox`` to the ``twitchwatch`` parser."""
     p = sub.add_parser("mqtt", help="check the MQTT / Home Assistant setup")
     actions = p.add_subparsers(dest="mqtt_command", metavar="ACTION", required=True)
     test = actions.add_parser(
@@ -71,3 +116,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     forget.add_argument("wearable", help="wearable id as it appears in the topics")
     _add_common(forget)
     forget.set_defaults(func=_forget)
+    outbox = actions.add_parser(
+        "outbox",
+        help="list the alerts waiting in the outbox, per broker (--drop to discard)",
+        description="Alerts wait in the outbox for the broker they were queued for "
+        "(<url>/<instance>); they are never sent to another broker, and expire after "
+        "mqtt.alert_ttl_s. Lists them per broker; --drop BROKER (as listed, or 'all') deletes.",
+    )
+    outbox.add_argument("--drop", metavar="BROKER", help="delete the alerts of BROKER, or 'all'")
+    _add_common(outbox)
+    outbox.set_defaults(func=_outbox)

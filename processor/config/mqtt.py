@@ -164,6 +164,15 @@ class MqttConfig:
         return parse_broker_url(self.url)
 
     @property
+    def outbox_broker(self) -> str:
+        """Which broker outboxed alerts are for: ``<url>/<instance>``.
+
+        E.g. ``mqtt://homeassistant.local:1883/home``: alerts wait for the broker they were
+        queued for, and are never sent to another one.
+        """
+        return f"{self.broker}/{self.instance}"
+
+    @property
     def effective_client_id(self) -> str:
         """The client id: configured, or derived from the instance (stable across restarts)."""
         return self.client_id or f"twitchwatch-{self.instance}"

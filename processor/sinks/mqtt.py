@@ -16,6 +16,7 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -40,6 +41,7 @@ from processor.sinks.topics import TopicTree, opaque_wearable_id
 
 _ACCEPTED = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
 _CLIENT_QUEUE_EXTRA = 1000  # room for state/discovery beyond the alert window
+_RETAINED_GRACE_S = 0.3
 
 
 def broker_password(cfg: MqttConfig) -> str:
@@ -194,10 +196,16 @@ class MqttSink(AlertBridge):
     Args:
         cfg: the ``[mqtt]`` section; ``cfg.url`` must be set.
         outbox_path: overrides ``cfg.outbox_path`` (tests, benchmarks).
+        fail_on_undelivered: raise SinkError at a clean exit that leaves alerts undelivered
+            (they stay in the outbox); False only logs it.
     """
 
-    def __init__(self, cfg: MqttConfig, *, outbox_path: Path | None = None) -> None:
-        super().__init__(cfg, PahoLink(cfg), outbox_path=outbox_path)
+    def __init__(
+        self, cfg: MqttConfig, *, outbox_path: Path | None = None, fail_on_undelivered: bool = True
+    ) -> None:
+        super().__init__(
+            cfg, PahoLink(cfg), outbox_path=outbox_path, fail_on_undelivered=fail_on_undelivered
+        )
 
 
 async def _next_note(link: PahoLink, want: Callable[[Note], bool], timeout_s: float) -> Note | None:
@@ -305,37 +313,62 @@ async def _self_test_steps(
     return ok
 
 
-async def forget_wearable(cfg: MqttConfig, wearable: str) -> int:
+@dataclass(frozen=True, slots=True)
+class ForgetResult:
+    """What ``mqtt forget`` did: retained topics found and cleared, acknowledgements."""
+
+    found: tuple[str, ...]
+    cleared: int
+    sent: int
+
+
+async def forget_wearable(cfg: MqttConfig, wearable: str) -> ForgetResult:
     """Delete a wearable from Home Assistant (empty retained configs, state, availability).
 
+    First subscribes to the wearable's topics to see which ones hold a retained message, then
+    publishes an empty retained message to each topic (clearing also what appeared meanwhile).
+
     Returns:
-        How many of the removal messages the broker acknowledged.
+        The topics that held a retained message, and how many clears the broker acknowledged.
 
     Raises:
         SinkError: the broker cannot be reached or refuses the connection.
     """
     wid = opaque_wearable_id(wearable, cfg.effective_replay_wearable)
     link = PahoLink(cfg, client_id=f"{cfg.effective_client_id}-admin", will=False)
+    timeout_s = cfg.connect_timeout_s
     await link.connect_now(asyncio.get_running_loop())
     try:
-        conn = await _next_note(link, lambda n: isinstance(n, Connected), cfg.connect_timeout_s)
+        conn = await _next_note(link, lambda n: isinstance(n, Connected), timeout_s)
         if not isinstance(conn, Connected) or not conn.ok:
             reason = conn.reason if isinstance(conn, Connected) else "no CONNACK"
             raise SinkError(f"{cfg.broker}: connection refused: {reason}")
-        msgs = removal_messages(
-            wid,
-            DiscoveryOptions(
-                TopicTree(cfg.base_topic, cfg.instance, cfg.discovery_prefix), cfg.qos
-            ),
-        )
+        topics = TopicTree(cfg.base_topic, cfg.instance, cfg.discovery_prefix)
+        msgs = removal_messages(wid, DiscoveryOptions(topics, cfg.qos))
+        wanted = {m.topic for m in msgs}
+        found: set[str] = set()
+        subs = {link.subscribe(t, cfg.qos) for t in sorted(wanted)}
+        pending = set(subs)
+
+        def retained(n: Note) -> bool:
+            if isinstance(n, Subscribed):
+                pending.discard(n.mid)
+            elif isinstance(n, Received) and n.retained and n.payload and n.topic in wanted:
+                found.add(n.topic)
+            return False
+
+        await _next_note(link, lambda n: retained(n) or not pending, timeout_s)
+        # the broker sends retained messages right after each SUBACK: let the last ones arrive
+        await _next_note(link, retained, _RETAINED_GRACE_S)
         mids = {link.publish(m.topic, m.payload, qos=m.qos, retain=True) for m in msgs}
-        acked = 0
-        while mids and await _next_note(
-            link, lambda n: isinstance(n, Acked) and n.mid in mids, cfg.connect_timeout_s
-        ):
-            acked += 1
-            if acked == len(msgs):
-                break
-        return acked
+        acked: set[int | None] = set()
+
+        def cleared(n: Note) -> bool:
+            if isinstance(n, Acked) and n.mid in mids and not n.failure:
+                acked.add(n.mid)
+            return acked == mids
+
+        await _next_note(link, cleared, timeout_s)
+        return ForgetResult(tuple(sorted(found)), len(acked), len(msgs))
     finally:
         await asyncio.to_thread(link.stop)

@@ -4,7 +4,9 @@ Everything here runs on the event loop. One task (the sender) owns alert publish
 the oldest unexpired rows from the durable outbox, hands at most ``max_inflight`` to the client
 and deletes a row only when its PUBACK arrives (``Acked`` note, reason code checked). After a
 reconnect the client retransmits what it already holds; after a restart the outbox replays.
-``MqttSink`` in ``mqtt.py`` is this bridge with the paho link.
+Alerts still in the outbox when the sink closes are kept for the next run and make ``__aexit__``
+raise :class:`SinkError` (an output failed: exit code 1). ``MqttSink`` in ``mqtt.py`` is this
+bridge with the paho link.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from processor.sinks.mqtt_link import (
     Received,
 )
 from processor.sinks.mqtt_state import Announcer
-from processor.sinks.outbox import Outbox, OutboxRow, default_outbox_path
+from processor.sinks.outbox import DeliveryReport, Outbox, OutboxRow, default_outbox_path
 from processor.sinks.topics import opaque_wearable_id
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,26 @@ _STORM_SESSIONS = 3
 
 
 class AlertBridge:
-    """Sink that sends alerts, state and HA discovery through a :class:`Link`."""
+    """Sink that sends alerts, state and HA discovery through a :class:`Link`.
 
-    def __init__(self, cfg: MqttConfig, link: Link, *, outbox_path: Path | None = None) -> None:
+    Args:
+        cfg: the ``[mqtt]`` section.
+        link: the MQTT client.
+        outbox_path: overrides ``cfg.outbox_path``.
+        fail_on_undelivered: raise :class:`SinkError` on a clean exit that leaves alerts in the
+            outbox (after they are safely stored); False: only log it (benchmarks, tests).
+    """
+
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        link: Link,
+        *,
+        outbox_path: Path | None = None,
+        fail_on_undelivered: bool = True,
+    ) -> None:
         self._cfg = cfg
+        self.fail_on_undelivered = fail_on_undelivered
         self._link = link
         self._outbox_path = outbox_path or (
             Path(cfg.outbox_path) if cfg.outbox_path else default_outbox_path()
@@ -73,11 +91,24 @@ class AlertBridge:
         self._rng = random.Random()  # noqa: S311 - jitter, not security
         self.counters: Counter[str] = Counter()
         self._final_stats: dict[str, JsonValue] = {}
+        self._report: DeliveryReport | None = None
 
     async def __aenter__(self) -> Self:
         outbox = self._outbox = await asyncio.to_thread(
-            Outbox, self._outbox_path, max_rows=self._cfg.outbox_max_rows
+            Outbox,
+            self._outbox_path,
+            max_rows=self._cfg.outbox_max_rows,
+            broker=self._cfg.outbox_broker,
         )
+        if elsewhere := await asyncio.to_thread(outbox.elsewhere):
+            log.warning(
+                "mqtt: %d alert(s) in %s wait for another broker (%s), not %s; see"
+                " `twitchwatch mqtt outbox`",
+                sum(b.rows for b in elsewhere),
+                outbox.path,
+                ", ".join(b.broker or "unknown" for b in elsewhere),
+                self._cfg.outbox_broker,
+            )
         for wid in await asyncio.to_thread(outbox.wearables):
             self._book.state(wid)
         loop = asyncio.get_running_loop()
@@ -118,16 +149,31 @@ class AlertBridge:
                     await task
             await asyncio.to_thread(self._link.stop)
             log.info("mqtt: stopped (%s)", self._summary())
-            if self._outbox is not None and len(self._outbox):
-                log.warning(
-                    "mqtt: %d alert(s) not acknowledged yet; kept in %s for the next run",
-                    len(self._outbox),
-                    self._outbox.path,
-                )
             if self._outbox is not None:
+                if await asyncio.to_thread(self._outbox.expire):  # never sent: not "kept"
+                    log.warning(
+                        "mqtt: dropped expired alerts (older than %gs)", self._cfg.alert_ttl_s
+                    )
+                self._report = DeliveryReport(
+                    broker=self._cfg.outbox_broker,
+                    undelivered=len(self._outbox),
+                    outbox_path=self._outbox.path,
+                    reached=self.counters["connects"] > 0,
+                    acked=self.counters["acked"],
+                    ttl_s=self._cfg.alert_ttl_s,
+                )
                 self._final_stats = self.stats()
                 await asyncio.to_thread(self._outbox.close)
                 self._outbox = None
+        report = self._report
+        if report is not None and report.failed:
+            if exc_type is None and self.fail_on_undelivered:
+                raise SinkError(report.message())
+            log.warning("%s", report.message())
+
+    def delivery_report(self) -> DeliveryReport | None:
+        """How the alerts were left at close (None before the sink closed)."""
+        return self._report
 
     async def send(self, event: Event) -> None:
         """Fold the event into the state; if the policy says alert, outbox it, then publish."""

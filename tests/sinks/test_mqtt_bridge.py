@@ -7,7 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from processor.config.mqtt import MqttConfig
+from processor.errors import SinkError
 from processor.model import Event, EventType, StatusUpdate
 from processor.sinks.mqtt_bridge import AlertBridge
 from processor.sinks.mqtt_link import Acked, Connected, Disconnected, Note, Received
@@ -170,9 +173,15 @@ async def test_reconnect_does_not_republish_what_the_client_holds(tmp_path: Path
 async def test_restart_replays_unsent_alerts_first(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     first = FakeLink()
-    async with AlertBridge(CFG, first, outbox_path=path) as bridge:
-        for i in range(4):
-            await bridge.send(spasm(i))
+
+    async def offline_run() -> None:
+        async with AlertBridge(CFG, first, outbox_path=path) as bridge:
+            for i in range(4):
+                await bridge.send(spasm(i))
+
+    with pytest.raises(SinkError, match=r"4 alert\(s\) not delivered .*never reachable"):
+        await offline_run()
+    assert first.stopped
     assert len(Outbox(path, max_rows=10)) == 4
     second = FakeLink()
     async with AlertBridge(CFG, second, outbox_path=path) as bridge:

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from processor.cli import main
+from processor.errors import SinkError
 from processor.model import Event, EventType
 from processor.sinks.mqtt import MqttSink
+from processor.sinks.outbox import Outbox
 from tests.broker import MOSQUITTO, Broker, TlsFiles, make_tls
 from tests.sinks.conftest import fast_cfg
 
@@ -73,6 +75,10 @@ async def test_tls_with_password_from_env_delivers(  # noqa: PLR0917 - pytest fi
     await asyncio.to_thread(w.wait_for, lambda ms: len(ms) == 1)
     assert w.snapshot()[0].json()["event_id"] == "s1"
     assert PASSWORD not in caplog.text
+    report = sink.delivery_report()
+    assert report is not None
+    assert not report.failed
+    assert report.reached
 
 
 async def test_wrong_password_is_refused_and_alert_stays_outboxed(
@@ -86,7 +92,18 @@ async def test_wrong_password_is_refused_and_alert_stays_outboxed(
         password="wrong-Pw",  # noqa: S106 - deliberately wrong
         flush_timeout_s=0.2,
     )
-    async with MqttSink(cfg, outbox_path=tmp_path / "o.db") as sink:
+    sink = MqttSink(cfg, outbox_path=tmp_path / "o.db")
+    with pytest.raises(SinkError, match=r"1 alert\(s\) not delivered .*never reachable"):
+        await _send_while_refused(sink)
+    assert "cannot connect" in caplog.text
+    assert "wrong-Pw" not in caplog.text
+    box = Outbox(tmp_path / "o.db", max_rows=10)
+    assert len(box) == 1, "kept for when the credentials are fixed"
+    box.close()
+
+
+async def _send_while_refused(sink: MqttSink) -> None:
+    async with sink:
         await sink.send(spasm(1))
         for _ in range(500):
             if sink.stats().get("connect_failures"):
@@ -94,8 +111,6 @@ async def test_wrong_password_is_refused_and_alert_stays_outboxed(
             await asyncio.sleep(0.02)
         assert not sink.connected
         assert sink.stats()["pending"] == 1, "kept for when the credentials are fixed"
-    assert "cannot connect" in caplog.text
-    assert "wrong-Pw" not in caplog.text
 
 
 def test_mqtt_test_command_reports_each_step(
@@ -151,6 +166,15 @@ def test_mqtt_test_command_bad_input_exits_2(
 ) -> None:
     assert main(["mqtt", "test", "--mqtt", "http://example"]) == 2
     assert "mqtt url must be" in capsys.readouterr().err
+    assert main(["mqtt", "test", "--mqtt", "ftp://x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("twitchwatch: error: --mqtt: mqtt url must be"), err
+    assert err.count("\n") == 1
+    assert main(["mqtt", "forget", "", "--mqtt", "mqtt://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "WEARABLE must not be empty" in err
+    assert err.count("\n") == 1
+    assert main(["mqtt", "forget", "  ", "--mqtt", "mqtt://127.0.0.1:1"]) == 2
     assert main(["mqtt", "test"]) == 2
     assert "no broker" in capsys.readouterr().err
     missing = tmp_path / "c.toml"
@@ -171,8 +195,14 @@ def test_mqtt_forget_removes_retained_entities(broker: Broker, watchers, capsys)
 
     topic = "homeassistant/sensor/left/battery/config"
     publish_raw(broker.port, topic, '{"name": "Battery"}', retain=True)
+    publish_raw(broker.port, "twitchwatch/left/state", '{"battery": 80}', retain=True)
     assert main(["mqtt", "forget", "left", "--mqtt", broker.url]) == 0
-    assert "removed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "cleared   2 retained topic(s) of wearable 'left'" in out, out
+    assert topic in out
+    assert "twitchwatch/left/state" in out
+    assert main(["mqtt", "forget", "left", "--mqtt", broker.url]) == 0
+    assert "cleared   nothing: no retained topic of wearable 'left'" in capsys.readouterr().out
     late = watchers(broker.port, ["homeassistant/#", "twitchwatch/#"])
     import time
 
