@@ -97,10 +97,22 @@ class TwitchConfig:
         doc="streams slower than this (consumer bands) use low_rate_on_factor",
     )
     low_rate_on_factor: float = setting(
-        40.0, gt=1, doc="onset factor below low_rate_hz (coarse, heavy-tailed consumer noise)"
+        20.0, gt=1, doc="onset factor below low_rate_hz (coarse, heavy-tailed consumer noise)"
     )
     low_rate_min_peak_factor: float = setting(
-        14.0, ge=0, doc="below low_rate_hz a twitch needs p-p >= this x noise RMS"
+        11.0, ge=0, doc="below low_rate_hz a twitch needs p-p >= this x noise RMS"
+    )
+    low_rate_strict_on_factor: float = setting(
+        50.0, gt=1, doc="below low_rate_hz, a twitch under this x floor must be compact"
+    )
+    low_rate_strict_peak_factor: float = setting(
+        14.0, ge=0, doc="below low_rate_hz, a twitch under this p-p x noise RMS must be compact"
+    )
+    low_rate_compact_ms: float = setting(
+        45.0,
+        unit="ms",
+        gt=0,
+        doc="longest small twitch below low_rate_hz (quantisation steps ring for 50-60 ms)",
     )
     onset_factor: float = setting(
         2.0, gt=0, doc="onset is walked back to where energy was below this x floor"
@@ -110,12 +122,20 @@ class TwitchConfig:
         20.0, unit="ms", ge=0, le=25, doc="re-crossings closer than this are one twitch"
     )
     min_peak_uv: float = setting(15.0, unit="uV", ge=0, doc="smallest peak-to-peak twitch (uV)")
-    min_peak_counts: float = setting(0.0, ge=0, doc="smallest peak-to-peak twitch (counts)")
+    min_peak_counts: float = setting(
+        4.0, ge=0, doc="smallest peak-to-peak twitch (counts; Myo int8 rest is a few counts RMS)"
+    )
     near_contraction_before_ms: float = setting(
         500.0, unit="ms", ge=0, doc="twitches this soon after a contraction are suppressed"
     )
     near_contraction_after_ms: float = setting(
         400.0, unit="ms", ge=0, doc="twitches this soon before a contraction are suppressed"
+    )
+    train_max_ms: float = setting(
+        1000.0,
+        unit="ms",
+        ge=0,
+        doc="below low_rate_hz, a burst this short made only of discrete twitches is a train",
     )
 
 
@@ -154,7 +174,10 @@ class VisibilityConfig:
     """Visible (fasciculation) vs too small to see (fibrillation)."""
 
     acc_min_hz: float = setting(
-        100.0, unit="Hz", gt=0, doc="accelerometer rate needed for twitch evidence"
+        40.0,
+        unit="Hz",
+        gt=0,
+        doc="accelerometer rate needed for twitch evidence (a 10-40 Hz transient; Myo IMU 50 Hz)",
     )
     movement_min_acc_hz: float = setting(
         5.0, unit="Hz", gt=0, doc="accelerometer rate needed for movement evidence"
@@ -162,13 +185,15 @@ class VisibilityConfig:
     mmg_low_hz: float = setting(5.0, unit="Hz", gt=0, doc="mechanical transient band low edge")
     mmg_high_hz: float = setting(100.0, unit="Hz", gt=0, doc="band high edge (capped)")
     window_start_ms: float = setting(5.0, unit="ms", ge=0, doc="transient searched from onset+")
-    window_end_ms: float = setting(60.0, unit="ms", gt=0, le=500, doc="... to onset+")
+    window_end_ms: float = setting(
+        80.0, unit="ms", gt=0, le=500, doc="... to onset+ (covers the band-pass delay at 50 Hz)"
+    )
     acc_factor: float = setting(4.0, gt=0, doc="transient when above this x accelerometer floor")
     amplitude_proxy_uv: float = setting(
         100.0, unit="uV", ge=0, doc="without accelerometer: visible at this p-p (0: never)"
     )
     amplitude_proxy_counts: float = setting(
-        0.0, ge=0, doc="without accelerometer, counts: visible at this p-p (0: no proxy)"
+        25.0, ge=0, doc="without accelerometer, counts: visible at this p-p (0: never; Myo ~4 uV)"
     )
 
 

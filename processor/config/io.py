@@ -12,7 +12,7 @@ class ReplayConfig:
     """How recordings are read and fed to the pipeline."""
 
     chunk_ms: float = setting(
-        1000.0, unit="ms", ge=1, le=600000, doc="samples handed to the pipeline per step"
+        10000.0, unit="ms", ge=1, le=600000, doc="samples handed to the pipeline per step"
     )
     max_gap_ms: float = setting(
         0.0,

@@ -17,6 +17,7 @@ from processor.stages.filters import FloatCN, SosState, bandpass_sos
 from processor.stages.noise import NoiseFloor
 
 _MOVEMENT_BAND_HZ = (0.3, 5.0)
+_MAX_EDGE_OF_FS = 0.45  # band edges stay clearly below Nyquist
 
 
 class AccFeatures:
@@ -34,21 +35,33 @@ class AccFeatures:
         self, cfg: VisibilityConfig, noise: NoiseConfig, fs_hz: float, n_axes: int, keep_s: float
     ) -> None:
         self.fs_hz = fs_hz
-        self.mmg_usable = fs_hz >= cfg.acc_min_hz
-        self.movement_usable = fs_hz >= cfg.movement_min_acc_hz
+        mmg_top = min(cfg.mmg_high_hz, _MAX_EDGE_OF_FS * fs_hz)
+        move_low, move_high = _MOVEMENT_BAND_HZ
+        move_top = min(move_high, _MAX_EDGE_OF_FS * fs_hz)
+        # a filter is only built where the rate allows it: a 10 Hz accelerometer (Ganglion)
+        # still shows limb movement, but only >= ~100 Hz resolves a twitch's transient
+        self.mmg_usable = fs_hz >= cfg.acc_min_hz and mmg_top > cfg.mmg_low_hz
+        self.movement_usable = fs_hz >= cfg.movement_min_acc_hz and move_top > move_low
         self._keep_n = round(keep_s * fs_hz)
-        top = min(cfg.mmg_high_hz, 0.45 * fs_hz)
-        self._mmg = SosState(bandpass_sos(cfg.mmg_low_hz, top, fs_hz, 2), n_axes)
-        low, high = _MOVEMENT_BAND_HZ
-        self._move = SosState(bandpass_sos(low, min(high, 0.45 * fs_hz), fs_hz, 2), n_axes)
+        self._mmg = (
+            SosState(bandpass_sos(cfg.mmg_low_hz, mmg_top, fs_hz, 2), n_axes)
+            if self.mmg_usable
+            else None
+        )
+        self._move = (
+            SosState(bandpass_sos(move_low, move_top, fs_hz, 2), n_axes)
+            if self.movement_usable
+            else None
+        )
         self._floor = NoiseFloor(noise, fs_hz, 1)
         self._history: deque[tuple[int, FloatCN, FloatCN]] = deque()
         self.end_index = 0
 
     def reseed(self) -> None:
         """Restart the filters after a gap (history and floor are kept)."""
-        self._mmg.reset()
-        self._move.reset()
+        for state in (self._mmg, self._move):
+            if state is not None:
+                state.reset()
 
     def process_cn(self, acc: FloatCN, start_index: int) -> None:
         """Add channel-major samples ``(n_axes, n)`` in g starting at ``start_index``."""
@@ -56,10 +69,12 @@ class AccFeatures:
         if n == 0:
             return
         acc = np.where(np.isfinite(acc), acc, 0.0)
-        moved = self._move.filter(acc)
-        movement = 1000.0 * np.sqrt((moved * moved).sum(axis=0))
+        movement = np.zeros(n)
+        if self._move is not None:
+            moved = self._move.filter(acc)
+            movement = 1000.0 * np.sqrt((moved * moved).sum(axis=0))
         ratio = np.zeros(n)
-        if self.mmg_usable:
+        if self._mmg is not None:
             band = self._mmg.filter(acc)
             magnitude = np.sqrt((band * band).sum(axis=0))
             ratio = self._ratio(magnitude, start_index)

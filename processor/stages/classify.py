@@ -79,7 +79,8 @@ def twitch_visibility(
         return kind, "accelerometer", round(min(1.0, 0.5 + margin), 3)
     proxy = vis.amplitude_proxy_uv if unit == "uV" else vis.amplitude_proxy_counts
     if proxy <= 0:
-        return EventType.FIBRILLATION, "none", 0.5
+        # a proxy of 0 means "never visible by amplitude": still the amplitude rule decided
+        return EventType.FIBRILLATION, "amplitude", 0.5
     visible = peak_to_peak >= proxy
     margin = abs(math.log(max(peak_to_peak, 1e-9) / proxy))
     kind = EventType.FASCICULATION if visible else EventType.FIBRILLATION

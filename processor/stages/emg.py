@@ -19,6 +19,8 @@ from processor.stages.filters import FloatCN, MovingMean
 from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector
 
+_LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
+
 
 @dataclass(frozen=True, slots=True)
 class TwitchFound:
@@ -91,6 +93,7 @@ class EmgDetector:
         self._factors = np.array(
             [on_factor, tw.off_factor, tw.onset_factor, cfg.contraction.active_factor]
         )
+        self._lowest = min(on_factor, cfg.contraction.active_factor)
         self.end_index = 0
 
     def process_cn(self, raw: FloatCN, start_index: int) -> list[EmgRecord]:
@@ -99,14 +102,17 @@ class EmgDetector:
         cond = self.conditioner.process_cn(raw, start_index)
         records: list[EmgRecord] = list(cond.flags)
         energy = self._envelope.filter(cond.y * cond.y)
-        masked = np.where(cond.bad, 0.0, energy) if cond.bad.any() else energy
-        if self._quiet_chunk(cond.y, energy, cond.bad, start_index):
-            self._decide_twitches(start_index + n, records)
-            self.end_index = start_index + n
-            return records
+        any_bad = bool(cond.bad.any())
+        masked = np.where(cond.bad, 0.0, energy) if any_bad else energy
+        bad_at = np.flatnonzero(cond.bad.any(axis=0)) if any_bad else None
         refresh = self.noise.refresh_n
         a = 0
         while a < n:
+            quiet_to = self._quiet_prefix(cond.y, energy, bad_at, start_index, a)
+            if quiet_to > a:
+                self._decide_twitches(start_index + quiet_to, records)
+                a = quiet_to
+                continue
             b = min(n, a + refresh - (start_index + a) % refresh)
             self._segment(
                 cond.y[:, a:b],
@@ -119,54 +125,85 @@ class EmgDetector:
             if (start_index + b) % refresh == 0:
                 self.noise.refresh()
             a = b
+        if n == 0:
+            self._decide_twitches(start_index, records)
         self.end_index = start_index + n
         return records
 
-    def _quiet_chunk(self, y: FloatCN, energy: FloatCN, bad: NDArray[np.bool_], start: int) -> bool:
-        """Fast path for rest: all segments at once when nothing crosses a threshold.
+    def _quiet_prefix(
+        self,
+        y: FloatCN,
+        energy: FloatCN,
+        bad_at: NDArray[np.intp] | None,
+        start: int,
+        a: int,
+    ) -> int:
+        """Fast path for rest: skip the leading segments of ``[a, n)`` where nothing happens.
 
         The floors the segment loop would compute are derived in one go (sliding medians over
-        the history plus this chunk's decimated values); if no sample reaches a twitch or
-        activity threshold under those floors, the outcome equals the segment loop's.
+        the history plus the decimated values ahead); the segments before the first one with a
+        sample at a twitch or activity threshold (or a bad sample) under those floors are
+        processed in bulk, which equals the segment loop's outcome. Returns the end of that
+        quiet prefix (``a``: none).
         """
-        n = y.shape[1]
+        n = int(y.shape[1])
         noise = self.noise
-        if n == 0 or self._twitch.busy or self._bursts.busy or bad.any() or not noise.ready.all():
-            return False
+        stop = self._clean_until(bad_at, a, n)
+        if stop <= a or self._twitch.busy or self._bursts.busy or not noise.ready.all():
+            return a
         refresh, decim = noise.refresh_n, noise.decim_n
-        first_refresh = (-start) % refresh or refresh
-        first_dec = (-start) % decim
-        values = energy[:, first_dec::decim]
-        lowest = min(float(self._factors[0]), float(self._factors[3]))
-        if first_refresh > n:  # no refresh inside: one floor for the whole chunk
-            if (energy.max(axis=1) > noise.floor * lowest).any():
-                return False
-            noise.process(values, None)
-            self._twitch.skip(y, energy)
-            return True
-        history = noise.chronological()
+        abs0 = start + a
+        first_refresh = a + ((-abs0) % refresh or refresh)  # first refresh after this sample
+        first_dec = a + (-abs0) % decim
+        lowest = self._lowest
+        if first_refresh > n:  # no refresh ahead: one floor for the rest of the chunk
+            if stop < n or (energy[:, a:].max(axis=1) > noise.floor * lowest).any():
+                return a
+            noise.process(energy[:, first_dec::decim], None)
+            self._twitch.skip(y[:, a:], energy[:, a:])
+            return n
+        # the first segment has the current floor: a crossing there ends the fast path cheaply
+        first_loud = (
+            stop < first_refresh
+            or (energy[:, a:first_refresh].max(axis=1) > noise.floor * lowest).any()
+        )
+        history = None if first_loud else noise.chronological()
         if history is None:
-            return False
-        bounds = np.arange(first_refresh, n + 1, refresh)  # refreshes after these samples
-        seg_starts = np.concatenate([[0], bounds[bounds < n]])
+            return a
+        # look a bounded number of refreshes ahead: the cost stays linear in long chunks
+        lim = min(n, first_refresh + (_LOOKAHEAD_REFRESHES - 1) * refresh)
+        bounds = np.arange(first_refresh, lim + 1, refresh)  # refreshes after these samples
+        seg_starts = np.concatenate([[a], bounds[bounds < lim]])
+        values = energy[:, first_dec:lim:decim]
         cap = history.shape[1]
-        floors = [noise.floor]
-        if bounds.size:
-            pushed = (bounds - first_dec + decim - 1) // decim  # decimated values before each bound
-            stack = np.concatenate([history, values], axis=1)
-            windows = np.lib.stride_tricks.sliding_window_view(stack, cap, axis=1)[:, pushed]
-            mid = cap // 2
-            medians = np.partition(windows, mid, axis=2)[:, :, mid]
-            floors += list(np.maximum(medians, 1e-12).T)
-        seg_floor = np.stack(floors[: seg_starts.size], axis=1)  # (n_channels, n_segments)
-        seg_max = np.maximum.reduceat(energy, seg_starts, axis=1)
-        if (seg_max > seg_floor * lowest).any():
-            return False
-        noise.process(values, None)
-        if bounds.size:
-            noise.set_floor(floors[-1])
-        self._twitch.skip(y, energy)
-        return True
+        pushed = (bounds - first_dec + decim - 1) // decim  # decimated values before each bound
+        stack = np.concatenate([history, values], axis=1)
+        windows = stack[:, pushed[:, np.newaxis] + np.arange(cap)]
+        mid = cap // 2
+        medians = np.maximum(np.partition(windows, mid, axis=2)[:, :, mid], 1e-12)
+        seg_floor = np.concatenate([noise.floor[:, np.newaxis], medians], axis=1)
+        seg_max = np.maximum.reduceat(energy[:, :lim], seg_starts, axis=1)
+        loud = (seg_max > seg_floor[:, : seg_starts.size] * lowest).any(axis=0)
+        seg_ends = np.append(seg_starts[1:], lim)
+        loud |= seg_ends > stop
+        quiet = int(np.argmax(loud)) if loud.any() else seg_starts.size
+        if quiet == 0:
+            return a
+        end = int(seg_ends[quiet - 1])
+        noise.process(values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]], None)
+        passed = int(np.searchsorted(bounds, end, side="right"))  # refreshes inside the prefix
+        if passed:
+            noise.set_floor(medians[:, passed - 1])
+        self._twitch.skip(y[:, a:end], energy[:, a:end])
+        return end
+
+    @staticmethod
+    def _clean_until(bad_at: NDArray[np.intp] | None, a: int, n: int) -> int:
+        """First bad sample at or after ``a`` (``n``: none)."""
+        if bad_at is None:
+            return n
+        ahead = bad_at[bad_at >= a]
+        return int(ahead[0]) if ahead.size else n
 
     def _segment(
         self,
@@ -242,9 +279,12 @@ class EmgDetector:
             ]
 
     def _near_burst(self, twitch: TwitchCandidate) -> bool:
+        known_at = twitch.end_index + self._delay_n  # <= the decision sample in any chunking
         for burst in self._recent[twitch.channel]:
             if burst.onset_index > twitch.end_index + self._after_n:
                 continue
+            if self._twitch.is_train(burst, known_at):
+                continue  # a 10-25 Hz train of discrete twitches, not a contraction
             if (
                 burst.end_index is not None
                 and burst.end_index - burst.onset_index < self._min_burst_n

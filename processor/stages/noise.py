@@ -31,6 +31,7 @@ class NoiseFloor:
         self._warm = max(1, round(cfg.warmup_ms / cfg.decimate_ms))
         self._n = n_channels
         self._values = np.zeros((n_channels, self._cap), dtype=np.float64)
+        self._rows = np.arange(n_channels)[:, np.newaxis]
         self.reset()
 
     def reset(self) -> None:
@@ -40,40 +41,54 @@ class NoiseFloor:
         self._pos = np.zeros(self._n, dtype=np.int64)
         self.floor = np.full(self._n, np.inf)
         self.ready = np.zeros(self._n, dtype=bool)
+        self._aligned = True
 
     def process(self, values: FloatCN, valid: NDArray[np.bool_] | None) -> None:
         """Push decimated envelope values ``(n_channels, k)`` where ``valid`` (None: all)."""
         k = values.shape[1]
         if k == 0:
             return
+        cap = self._cap
         if valid is None or valid.all():
-            pos = int(self._pos[0])
-            if k < self._cap and pos + k <= self._cap and (self._pos == pos).all():
-                self._values[:, pos : pos + k] = values
-                self._pos[:] = (pos + k) % self._cap
-                self._count = np.minimum(self._count + k, self._cap)
-                return
-            if k >= self._cap:
-                self._values[:] = values[:, k - self._cap :]
+            if k >= cap:
+                self._values[:] = values[:, k - cap :]
                 self._pos[:] = 0
+            elif self._aligned:
+                pos = int(self._pos[0])
+                if pos + k <= cap:
+                    self._values[:, pos : pos + k] = values
+                else:
+                    self._values[:, pos:] = values[:, : cap - pos]
+                    self._values[:, : k - (cap - pos)] = values[:, cap - pos :]
+                self._pos[:] = (pos + k) % cap
             else:
-                cols = (self._pos[:, None] + np.arange(k)) % self._cap
-                np.put_along_axis(self._values, cols, values, axis=1)
-                self._pos = (self._pos + k) % self._cap
-            self._count = np.minimum(self._count + k, self._cap)
+                cols = (self._pos[:, np.newaxis] + np.arange(k)) % cap
+                self._values[self._rows, cols] = values
+                self._pos = (self._pos + k) % cap
+            self._count = np.minimum(self._count + k, cap)
+            self._aligned = k >= cap or self._aligned
             return
-        for ch in np.flatnonzero(valid.any(axis=1)):
-            kept = values[ch, valid[ch]]
-            for value in kept[-self._cap :]:
-                self._values[ch, self._pos[ch]] = value
-                self._pos[ch] = (self._pos[ch] + 1) % self._cap
-            self._count[ch] = min(self._count[ch] + len(kept), self._cap)
+        # each channel appends its valid values in order; only its last ``cap`` ones survive
+        kept = valid.sum(axis=1)
+        dropped = np.maximum(kept - cap, 0)
+        rank = np.cumsum(valid, axis=1) - 1 - dropped[:, np.newaxis]
+        rows, cols = np.nonzero(valid & (rank >= 0))
+        slots = (self._pos[rows] + rank[rows, cols]) % cap
+        self._values[rows, slots] = values[rows, cols]
+        self._pos = (self._pos + np.minimum(kept, cap)) % cap
+        self._count = np.minimum(self._count + kept, cap)
+        self._aligned = bool((self._pos == self._pos[0]).all())
 
     def chronological(self) -> FloatCN | None:
         """The full history oldest first ``(n_channels, capacity)``, None until it is full."""
-        if (self._count < self._cap).any() or (self._pos != self._pos[0]).any():
+        if (self._count < self._cap).any():
             return None
-        return np.roll(self._values, -int(self._pos[0]), axis=1)
+        if self._aligned:
+            pos = int(self._pos[0])
+            return np.concatenate([self._values[:, pos:], self._values[:, :pos]], axis=1)
+        cols = (self._pos[:, np.newaxis] + np.arange(self._cap)) % self._cap
+        ordered: FloatCN = self._values[self._rows, cols]
+        return ordered
 
     def set_floor(self, floor: FloatCN) -> None:
         """Install a floor computed elsewhere from this history (the vectorised fast path)."""

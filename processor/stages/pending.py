@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+from processor.model import Event, EventType, Gap, JsonValue, StreamInfo
+from processor.stages.accel import AccFeatures
 from processor.stages.classify import Stamp
 from processor.stages.conditioning import QualityFlag
 from processor.stages.emg import BurstConfirmed, EmgRecord, TwitchFound
@@ -45,3 +49,35 @@ def record_key(record: EmgRecord) -> tuple[int, int, int]:
     """Processing order: decision sample, channel, then quality < confirmation < others."""
     order = 0 if isinstance(record, QualityFlag) else 1 if isinstance(record, BurstConfirmed) else 2
     return (decided_index(record), channel_of(record), order)
+
+
+def quality_event(flag: QualityFlag, stamp: Stamp) -> Event:
+    """The ``signal_quality`` line opening (``end_s`` None) or closing a quality episode."""
+    quality: list[JsonValue] = list(flag.flag.split("+"))
+    extras: dict[str, JsonValue] = {"quality": quality, "alert": False}
+    decided = decided_index(flag)
+    return stamp.event(EventType.SIGNAL_QUALITY, flag.start_index, flag.end_index, decided, extras)
+
+
+def gap_event(gap: Gap, stamp: Stamp) -> Event:
+    """The ``signal_quality`` line of a gap (lost packets, link drop) in ``stamp``'s stream."""
+    end = gap.start_index + gap.n_missing
+    extras: dict[str, JsonValue] = {
+        "quality": ["gap"],
+        "reason": gap.reason,
+        "n_missing": gap.n_missing,
+    }
+    return stamp.event(EventType.SIGNAL_QUALITY, gap.start_index, end, end, extras)
+
+
+def acc_window(
+    acc: AccFeatures | None, info: StreamInfo | None, start_s: float, end_s: float
+) -> tuple[bool, float, float] | None:
+    """Accelerometer evidence over ``[start_s, end_s]`` (None: no stream or an empty window)."""
+    if acc is None or info is None:
+        return None
+    first = math.ceil((start_s - info.t0_s) * info.fs_hz)
+    last = math.floor((end_s - info.t0_s) * info.fs_hz)
+    if last < first:
+        return None
+    return acc.window(first, last)

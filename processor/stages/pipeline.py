@@ -17,16 +17,26 @@ import numpy as np
 from processor.config.detection import DetectionConfig
 from processor.model import Chunk, Event, EventType, Gap, JsonValue, StreamInfo
 from processor.stages.accel import AccFeatures
+from processor.stages.blocks import BlockJoiner
 from processor.stages.classify import Stamp, spasm_rule, twitch_confidence, twitch_visibility
 from processor.stages.conditioning import QualityFlag
 from processor.stages.emg import BurstConfirmed, BurstEnded, EmgDetector, EmgRecord, TwitchFound
-from processor.stages.pending import Pending, channel_of, decided_index, record_key
+from processor.stages.pending import (
+    Pending,
+    acc_window,
+    channel_of,
+    decided_index,
+    gap_event,
+    quality_event,
+    record_key,
+)
 from processor.stages.rates import RateTracker
 
 EMG_STREAM = "emg"
 ACC_STREAM = "acc"
 _INF = math.inf
 _TRAIN_S = 0.15  # twitches this close to a visible one on the channel belong to its train
+_BLOCK_S = 0.02  # live EMG chunks are joined into blocks this long (blocks.py)
 
 
 class Pipeline:
@@ -63,6 +73,7 @@ class Pipeline:
         self._spasms: dict[str, bool] = {}
         self._counts: Counter[str] = Counter()
         self._mains: float | None = None
+        self._blocks = BlockJoiner(_BLOCK_S)
 
     # ----------------------------------------------------------------- input
     def process(self, item: Chunk | Gap) -> list[Event]:
@@ -70,16 +81,21 @@ class Pipeline:
         name = item.stream if isinstance(item, Gap) else item.stream.name
         if name not in {EMG_STREAM, ACC_STREAM}:
             return []
-        if isinstance(item, Gap):
-            self._gap(item)
-        elif name == EMG_STREAM:
-            self._emg_chunk(item)
+        if isinstance(item, Chunk) and name == EMG_STREAM:
+            self._counts["samples.emg"] += item.data.shape[0]
+            for block in self._blocks.push(item):  # often none: live chunks are joined
+                self._emg_chunk(block)
         else:
-            self._acc_chunk(item)
+            self._drain()
+            if isinstance(item, Gap):
+                self._gap(item)
+            else:
+                self._acc_chunk(item)
         return self._release(final=False)
 
     def flush(self) -> list[Event]:
         """End of stream: decide everything still pending and close open spasms."""
+        self._drain()
         if self._emg is not None:
             self._handle(self._emg.flush(), self._stamp_base())
         self._acc_ended = True
@@ -92,13 +108,16 @@ class Pipeline:
         return {key: int(value) for key, value in sorted(self._counts.items())}
 
     # ----------------------------------------------------------------- streams
+    def _drain(self) -> None:
+        for block in self._blocks.drain():
+            self._emg_chunk(block)
+
     def _item_start(self, info: StreamInfo, start_index: int) -> None:
         self._watermark_s = max(self._watermark_s, info.t0_s + start_index / info.fs_hz)
 
     def _emg_chunk(self, chunk: Chunk) -> None:
         info = chunk.stream
         self._item_start(info, chunk.start_index)
-        self._counts["samples.emg"] += chunk.data.shape[0]
         if self._emg is None or self._emg_info is None:
             self._new_emg(info, keep_noise=False)
         elif (info.fs_hz, info.channels, info.unit) != (
@@ -135,13 +154,7 @@ class Pipeline:
             return
         self._item_start(info, gap.start_index)
         stamp = Stamp(self._session, self._wearable, gap.stream, info.t0_s, info.fs_hz)
-        end = gap.start_index + gap.n_missing
-        extras: dict[str, JsonValue] = {
-            "quality": ["gap"],
-            "reason": gap.reason,
-            "n_missing": gap.n_missing,
-        }
-        self._push(stamp.event(EventType.SIGNAL_QUALITY, gap.start_index, end, end, extras))
+        self._push(gap_event(gap, stamp))
         if gap.stream == EMG_STREAM and self._emg is not None:
             self._handle(self._emg.flush(), self._stamp_base())
             self._new_emg(info, keep_noise=True)
@@ -188,14 +201,7 @@ class Pipeline:
 
     def _quality(self, flag: QualityFlag, stamp: Stamp) -> None:
         self._counts[f"quality.{flag.flag}"] += flag.end_index is None
-        index = flag.start_index if flag.end_index is None else flag.end_index
-        quality: list[JsonValue] = list(flag.flag.split("+"))
-        extras: dict[str, JsonValue] = {"quality": quality, "alert": False}
-        decided = index if flag.end_index is None else flag.end_index + 0
-        event = stamp.event(
-            EventType.SIGNAL_QUALITY, flag.start_index, flag.end_index, decided, extras
-        )
-        self._push(event)
+        self._push(quality_event(flag, stamp))
 
     def _count_rate(self, found: TwitchFound, stamp: Stamp) -> float:
         tracker = self._rates.get(stamp.channel)
@@ -270,14 +276,7 @@ class Pipeline:
             self._burst_end(record, stamp)
 
     def _acc_window(self, start_s: float, end_s: float) -> tuple[bool, float, float] | None:
-        if self._acc is None or self._acc_info is None:
-            return None
-        info = self._acc_info
-        first = math.ceil((start_s - info.t0_s) * info.fs_hz)
-        last = math.floor((end_s - info.t0_s) * info.fs_hz)
-        if last < first:
-            return None
-        return self._acc.window(first, last)
+        return acc_window(self._acc, self._acc_info, start_s, end_s)
 
     def _twitch_event(self, found: TwitchFound, stamp: Stamp, rate: float) -> Event:
         twitch = found.twitch

@@ -10,12 +10,14 @@ events. Longer than ``max_active_ms`` is sustained activity, not a twitch.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from processor.config.detection import TwitchConfig
+from processor.stages.contraction import Burst
 from processor.stages.filters import FloatCN
 
 _IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
@@ -27,6 +29,7 @@ _MIN_ACTIVE_SAMPLES = 16
 _MEDIAN_ENERGY_PER_VARIANCE = 0.8
 _ECHO_MS = 120.0  # the band-pass rings after a big twitch for a few tens of ms; ...
 _ECHO_OF_PEAK = 0.2  # ... re-crossings below 20 % of its energy (45 % amplitude) are echoes
+_LONG_KEPT = 64  # sustained episodes remembered per channel (a train check looks back < 1 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +71,16 @@ class TwitchDetector:
         self._merge_n = round(cfg.merge_ms * fs_hz / 1000)
         self._walk_n = max(1, round(15.0 * fs_hz / 1000))
         self._min_pp = cfg.min_peak_counts if unit != "uV" else cfg.min_peak_uv
-        self._pp_noise_factor = cfg.low_rate_min_peak_factor if fs_hz < cfg.low_rate_hz else 0.0
+        low_rate = fs_hz < cfg.low_rate_hz
+        self._pp_noise_factor = cfg.low_rate_min_peak_factor if low_rate else 0.0
+        # consumer rates: a small candidate must also be a compact burst (see _close)
+        self._strict = (
+            (cfg.low_rate_strict_on_factor, cfg.low_rate_strict_peak_factor) if low_rate else None
+        )
+        self._compact_n = max(2, round(cfg.low_rate_compact_ms * fs_hz / 1000))
         self._echo_n = round(_ECHO_MS * fs_hz / 1000)
+        # only at consumer rates does a train's ringing fill the duty window like a contraction
+        self._train_max_n = round(cfg.train_max_ms * fs_hz / 1000) if low_rate else -1
         self._tail_n = self._max_active_n + self._merge_n + self._walk_n + 4
         self.reset()
 
@@ -88,11 +99,32 @@ class TwitchDetector:
         self._valley = [(0.0, 0)] * self._n
         self._echo_until = [0] * self._n
         self._echo_level = [0.0] * self._n
+        self._long_at: list[deque[int]] = [deque(maxlen=_LONG_KEPT) for _ in range(self._n)]
 
     @property
     def busy(self) -> bool:
         """Some channel has an open twitch."""
         return any(self._state)
+
+    def is_train(self, burst: Burst, known_at: int) -> bool:
+        """Whether a burst, ended by ``known_at``, was a train of discrete twitches.
+
+        A contraction's interference pattern keeps the envelope up for longer than
+        ``max_active_ms``; a 10-25 Hz train of discrete twitches never does, although at
+        consumer rates (200 Hz) their ringing fills the duty window like a contraction.
+        Only bursts decided by ``known_at`` count, so the answer is the same whatever the
+        chunking.
+        """
+        if (
+            burst.confirm_index is not None
+            or burst.end_index is None
+            or burst.decided_index is None
+            or burst.decided_index > known_at
+            or burst.end_index - burst.onset_index > self._train_max_n
+        ):
+            return False
+        lo = burst.onset_index - self._max_active_n
+        return not any(lo <= index <= burst.end_index for index in self._long_at[burst.channel])
 
     def active_mask(self) -> NDArray[np.bool_]:
         """Channels with an open twitch, ``(n_channels,)``."""
@@ -220,6 +252,7 @@ class TwitchDetector:
             index = start + p
             if index - self._onset[ch] > self._max_active_n:
                 self._state[ch] = _LONG
+                self._long_at[ch].append(index)
                 return p
             peak = self._peak[ch]
             if value > peak:
@@ -292,4 +325,10 @@ class TwitchDetector:
         if pp < max(self._min_pp, self._pp_noise_factor * noise_rms):
             return None
         ratio = self._peak[ch] / max(thr_off / self._cfg.off_factor, 1e-300)
+        if self._strict is not None and end - onset > self._compact_n:
+            # at 200 Hz an 8-26 ms MUAP rings for <= 45 ms in the energy; the int8
+            # sample-and-hold steps of real quiet Myo data ring for 50-60 ms
+            strict_on, strict_pp = self._strict
+            if ratio < strict_on or pp < strict_pp * noise_rms:
+                return None
         return TwitchCandidate(ch, onset, end, close_at, pp, ratio)
