@@ -18,7 +18,7 @@ from typing import Final, Protocol
 
 from processor.config import AppConfig, DetectionConfig
 from processor.errors import ProcessorError
-from processor.model import Chunk, Event, Gap, JsonValue, StatusUpdate
+from processor.model import Chunk, Event, Gap, JsonValue, StatusUpdate, StreamInfo
 from processor.sinks.base import Sink
 from processor.sources.base import Source
 from processor.summary import RunSummary
@@ -152,20 +152,66 @@ class PipelineFailedError(ProcessorError):
         self.summary = summary
 
 
+class _Processing:
+    """One wearable's pipeline; after an unexpected failure it stops processing (not reading)."""
+
+    def __init__(
+        self,
+        wearable: str,
+        pipeline: PipelineLike,
+        summary: RunSummary,
+        fanout: _FanOut,
+        *,
+        announce: bool,
+    ) -> None:
+        self._wearable = wearable
+        self._pipeline = pipeline
+        self._summary = summary
+        self._fanout = fanout
+        self._announce = announce
+        self.failed = False
+
+    def process(self, item: Chunk | Gap) -> None:
+        if not self.failed:
+            self._guarded(lambda: self._pipeline.process(item))
+
+    def flush(self) -> None:
+        if not self.failed:
+            self._guarded(self._pipeline.flush)
+
+    def _guarded(self, step: Callable[[], list[Event]]) -> None:
+        try:
+            events = step()
+        except ProcessorError:
+            raise  # bad config or input met by the pipeline: the run stops with its message
+        except Exception as exc:  # noqa: BLE001 - a bug: reported once the run has drained
+            self._fail(exc)
+            return
+        for event in events:
+            self._summary.count_event(event)
+            self._fanout.publish(event)
+
+    def _fail(self, exc: Exception) -> None:
+        # A bug hit by one wearable's data must not stop the other wearables, the raw
+        # recording tap (the source keeps being read) or lose the events already emitted.
+        self.failed = True
+        self._summary.failures[self._wearable] = f"{type(exc).__name__}: {exc}"
+        if self._announce:  # alone, the CLI's one error line at the end says it all
+            log.warning("processing of wearable %r stopped: %s", self._wearable, exc)
+        log.debug("traceback of that failure", exc_info=exc)
+
+
 async def _run_one(
     *,
     wearable: str,
     source: Source,
-    pipeline: PipelineLike,
+    processing: _Processing,
     summary: RunSummary,
     fanout: _FanOut,
     on_progress: Callable[[str, float], None] | None,
+    on_stream: Callable[[str, StreamInfo], None] | None,
 ) -> None:
-    def emit(events: list[Event]) -> None:
-        for event in events:
-            summary.count_event(event)
-            fanout.publish(event)
-
+    streams: dict[str, StreamInfo] = {}
     async with source:
         try:
             async for item in source.items():
@@ -174,21 +220,33 @@ async def _run_one(
                     fanout.publish(item)
                     continue
                 summary.count_item(wearable, item)
-                emit(pipeline.process(item))
+                if on_stream is not None and isinstance(item, Chunk):
+                    known = streams.get(item.stream.name)
+                    if known is not item.stream and known != item.stream:
+                        streams[item.stream.name] = item.stream
+                        on_stream(wearable, item.stream)  # before the events it explains
+                processing.process(item)
                 if on_progress is not None and isinstance(item, Chunk):
                     on_progress(wearable, summary.duration_s)
         except (ProcessorError, asyncio.CancelledError):
-            emit(pipeline.flush())  # report what was pending before the bad input / Ctrl-C
+            processing.flush()  # report what was pending before the bad input / Ctrl-C
             raise
-        except Exception as exc:
-            # A bug hit by one wearable's data must not stop the other wearables or lose the
-            # events already emitted: stop this one, and report it once everything is drained.
-            log.warning("processing of wearable %r stopped: %s", wearable or "replay", exc)
-            log.debug("traceback of that failure", exc_info=True)
+        except Exception as exc:  # a source bug: this wearable ends here
+            processing.flush()
             summary.failures[wearable] = f"{type(exc).__name__}: {exc}"
+            log.debug("traceback of the source failure", exc_info=exc)
             return
-        emit(pipeline.flush())
-    summary.pipeline_stats[wearable] = dict(pipeline.stats())
+        processing.flush()
+
+
+def _pipeline_session(session_id: str, wearable: str, n_sources: int) -> str:
+    """The session id a wearable's pipeline puts in its ``event_id``s.
+
+    With several wearables it names the wearable too: two bands of one model have the same
+    channel names, and their events at the same sample must not share an ``event_id`` (the
+    history and MQTT key on it).
+    """
+    return f"{session_id}.{wearable}" if n_sources > 1 and wearable else session_id
 
 
 async def run_sources(
@@ -200,6 +258,7 @@ async def run_sources(
     pipeline_factory: PipelineFactory | None = None,
     sink_queue_size: int = DEFAULT_SINK_QUEUE,
     on_progress: Callable[[str, float], None] | None = None,
+    on_stream: Callable[[str, StreamInfo], None] | None = None,
 ) -> RunSummary:
     """Run every source through its own pipeline and fan the events out to every sink.
 
@@ -207,10 +266,13 @@ async def run_sources(
         sources: (wearable id, source) pairs; the id is "" for a replayed file.
         cfg: the whole configuration (the pipeline gets ``cfg.detection``).
         sinks: outputs, entered before the sources start and closed after the queues drain.
-        session_id: passed to each pipeline (part of every ``event_id``).
+        session_id: passed to each pipeline (part of every ``event_id``); with several
+            sources, each pipeline gets ``<session_id>.<wearable id>``.
         pipeline_factory: builds one pipeline per source; default: the real ``Pipeline``.
         sink_queue_size: items each sink may have waiting before new ones are dropped.
         on_progress: called with (wearable id, recording seconds read so far) after each chunk.
+        on_stream: called with (wearable id, stream) when a stream first appears or changes
+            (rate, unit), before its chunk is processed (e.g. the console learns units).
 
     Returns:
         The run's summary (samples, gaps, events per type and channel, drops, wall time).
@@ -226,6 +288,7 @@ async def run_sources(
     names = _sink_names(sinks)
     started = time.perf_counter()
     error: BaseException | None = None
+    processings: list[tuple[str, PipelineLike]] = []
     async with AsyncExitStack() as stack:
         for sink in sinks:
             await stack.enter_async_context(sink)
@@ -237,16 +300,23 @@ async def run_sources(
                 async with asyncio.TaskGroup() as producers:
                     for wearable, source in sources:
                         pipeline = pipeline_factory(
-                            cfg.detection, session_id=session_id, wearable=wearable
+                            cfg.detection,
+                            session_id=_pipeline_session(session_id, wearable, len(sources)),
+                            wearable=wearable,
+                        )
+                        processings.append((wearable, pipeline))
+                        processing = _Processing(
+                            wearable, pipeline, summary, fanout, announce=len(sources) > 1
                         )
                         producers.create_task(
                             _run_one(
                                 wearable=wearable,
                                 source=source,
-                                pipeline=pipeline,
+                                processing=processing,
                                 summary=summary,
                                 fanout=fanout,
                                 on_progress=on_progress,
+                                on_stream=on_stream,
                             )
                         )
             except Exception as exc:  # noqa: BLE001 - re-raised below, after the sinks drained
@@ -255,6 +325,9 @@ async def run_sources(
     summary.wall_s = time.perf_counter() - started
     summary.dropped = fanout.dropped
     summary.sink_errors = fanout.errors
+    for wearable, pipeline in processings:
+        if wearable not in summary.failures:
+            summary.pipeline_stats[wearable] = dict(pipeline.stats())
     if error is not None:
         raise _unwrap(error)
     if summary.failures:

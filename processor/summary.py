@@ -39,12 +39,16 @@ class RunSummary:
 
     Attributes:
         streams: per ``wearable:stream`` (just ``stream`` for the unnamed replay wearable).
-        events: event count per type per channel; a spasm counts once although emitted twice.
+        events: event count per type per channel (``wearable/channel`` for a named wearable); a
+            spasm counts once although emitted twice.
+            ``signal_quality`` events are kept here too but tabled apart (their channel may be
+            a stream name such as ``emg``, not an EMG channel).
         dropped: events/status updates a sink's full queue had to drop, per sink.
         sink_errors: failed deliveries per sink.
         pipeline_note: empty when the detection pipeline ran, else why no events were detected.
         pipeline_stats: the pipeline's own counters, per wearable.
         failures: per wearable, why its processing stopped early (the others went on).
+        notes: lines the command adds (which wearables were replayed, an interruption).
     """
 
     session_id: str
@@ -58,6 +62,7 @@ class RunSummary:
     pipeline_note: str = ""
     pipeline_stats: dict[str, Mapping[str, JsonValue]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     _spasm_ids: set[str] = field(default_factory=set)
 
     @property
@@ -93,7 +98,7 @@ class RunSummary:
             if tally is None or tally.info != item.stream:
                 previous = tally.samples if tally else 0
                 tally = self.streams[key] = StreamTally(item.stream, samples=previous)
-            tally.samples = max(tally.samples, item.end_index)
+            tally.samples += item.data.shape[0]  # only samples read, never a gap's missing ones
             tally.end_s = max(tally.end_s, item.stream.t0_s + item.end_index / item.stream.fs_hz)
             return
         key = f"{wearable}:{item.stream}" if wearable else item.stream
@@ -113,7 +118,8 @@ class RunSummary:
                 return
             self._spasm_ids.add(event.event_id)
         per_channel = self.events.setdefault(str(event.type), {})
-        per_channel[event.channel] = per_channel.get(event.channel, 0) + 1
+        channel = f"{event.wearable}/{event.channel}" if event.wearable else event.channel
+        per_channel[channel] = per_channel.get(channel, 0) + 1
 
     def twitch_count(self) -> int:
         """Fasciculations plus fibrillations."""
@@ -135,6 +141,9 @@ class RunSummary:
         if self.gap_count > min(len(self.gaps), 10):
             lines.append(f"  ...        {self.gap_count} gaps in all")
         lines.extend(self._event_rows())
+        if quality := self.events.get(str(EventType.SIGNAL_QUALITY)):
+            per = ", ".join(f"{channel} {count}" for channel, count in quality.items())
+            lines.append(f"  quality    {sum(quality.values())} signal_quality events ({per})")
         speed = self.duration_s / self.wall_s if self.wall_s > 0 else 0.0
         lines.append(
             f"  speed      {self.throughput_sps:,.0f} channel-samples/s, {self.wall_s:.2f} s wall "
@@ -146,17 +155,22 @@ class RunSummary:
         for name, count in self.sink_errors.items():
             if count:
                 lines.append(f"  failed     {count} deliveries to sink {name}")
-        if self.pipeline_note:
-            lines.append(f"  NOTE       {self.pipeline_note}")
+        for wearable, why in self.failures.items():
+            lines.append(f"  FAILED     processing of {wearable or 'the recording'}: {why}")
+        lines.extend(f"  NOTE       {note}" for note in [self.pipeline_note, *self.notes] if note)
         return "\n".join(lines)
 
     def _event_rows(self) -> list[str]:
+        tabled = {t: per for t, per in self.events.items() if t != EventType.SIGNAL_QUALITY}
         channels = [
-            c for s in self.streams.values() if s.info.name == "emg" for c in s.info.channels
+            f"{key.rpartition(':')[0]}/{c}" if ":" in key else c
+            for key, s in self.streams.items()
+            if s.info.name == "emg"
+            for c in s.info.channels
         ]
-        channels += sorted({c for per in self.events.values() for c in per} - set(channels))
+        channels += sorted({c for per in tabled.values() for c in per} - set(channels))
         channels = list(dict.fromkeys(channels))
-        types = [str(t) for t in _CLASSES] + sorted(set(self.events) - {str(t) for t in _CLASSES})
+        types = [str(t) for t in _CLASSES] + sorted(set(tabled) - {str(t) for t in _CLASSES})
         width = max([len(c) for c in channels] + [5])
         rows = ["  events     " + f"{'type':<15}" + "".join(f"{c:>{width + 2}}" for c in channels)]
         rows[0] += f"{'total':>{width + 2}}"

@@ -14,6 +14,7 @@ from processor.errors import RecordingError, SinkError
 from processor.model import Chunk, Event, EventType, Gap, SourceItem, StatusUpdate, StreamInfo
 from processor.runtime import NO_PIPELINE_NOTE, run_sources
 from processor.sinks.memory import MemorySink
+from processor.summary import RunSummary
 from tests.cli.fakes import FakePipeline, emg_with_events
 
 EMG = StreamInfo("emg", 1000.0, ("emg_a", "emg_b"), "uV")
@@ -249,3 +250,83 @@ async def test_a_failing_pipeline_stops_its_wearable_only_then_reports() -> None
     assert right, "the healthy wearable ran to the end and its events were delivered"
     assert info.value.summary.failures == {"left": "ValueError: bug in a stage"}
     assert info.value.summary.samples["right:emg"] == len(emg)
+
+
+async def test_a_failing_pipeline_alone_keeps_reading_its_source_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = MemorySink()
+    emg = emg_with_events(n=2500)
+    status = StatusUpdate(wearable="", connected=False, detail="after the failure")
+    source = ListSource([*_items(emg), status])
+    consumed: list[SourceItem] = []
+    inner = source.items
+
+    async def counting() -> AsyncIterator[SourceItem]:
+        async for item in inner():
+            consumed.append(item)
+            yield item
+
+    source.items = counting  # type: ignore[method-assign]
+
+    def factory(cfg: DetectionConfig, *, session_id: str, wearable: str) -> FakePipeline:
+        return BrokenPipeline(cfg, session_id=session_id, wearable=wearable)
+
+    with caplog.at_level("WARNING"), pytest.raises(runtime.PipelineFailedError) as info:
+        await run_sources(
+            [("", source)], AppConfig(), [sink], session_id="t", pipeline_factory=factory
+        )
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]  # the CLI's line only
+    assert len(consumed) == len(_items(emg)) + 1, "the source was drained to its end"
+    assert sink.statuses == [status], "status updates still flow after the failure"
+    assert info.value.summary.samples["emg"] == len(emg)
+    assert "" not in info.value.summary.pipeline_stats
+
+
+async def test_a_pipeline_input_error_stops_the_run_with_that_error() -> None:
+    class RejectingPipeline(FakePipeline):
+        def process(self, item: Chunk | Gap) -> list[Event]:
+            raise RecordingError("r.csv: stream emg: rate too low for the configured band")
+
+    def factory(cfg: DetectionConfig, *, session_id: str, wearable: str) -> FakePipeline:
+        return RejectingPipeline(cfg, session_id=session_id, wearable=wearable)
+
+    with pytest.raises(RecordingError, match="rate too low"):
+        await run_sources(
+            [("", ListSource(_items(emg_with_events(n=500))))],
+            AppConfig(),
+            [MemorySink()],
+            session_id="t",
+            pipeline_factory=factory,
+        )
+
+
+async def test_summary_counts_samples_read_not_missing_and_tables_quality_apart() -> None:
+    summary = RunSummary(session_id="t")
+    summary.count_item("", Chunk(EMG, 0, np.zeros((3000, 2))))
+    summary.count_item("", Gap("emg", 3000, 500, "time_s jumps"))
+    summary.count_item("", Chunk(EMG, 3500, np.zeros((2500, 2))))
+    assert summary.samples == {"emg": 5500}
+    assert summary.duration_s == pytest.approx(6.0)
+    gap_event = Event("q1", EventType.SIGNAL_QUALITY, "emg", 3.0, 3.5, 3.5)
+    summary.count_event(gap_event)
+    summary.count_event(Event("f1", EventType.FASCICULATION, "emg_a", 1.0, 1.02, 1.1))
+    table = summary.table()
+    assert "5500 samples, 1 gaps (500 samples missing)" in table
+    header = next(line for line in table.splitlines() if line.startswith("  events"))
+    assert header.split()[2:] == ["emg_a", "emg_b", "total"], "no phantom 'emg' column"
+    assert "  quality    1 signal_quality events (emg 1)" in table
+
+
+async def test_on_stream_tells_each_stream_once_before_its_events() -> None:
+    seen: list[tuple[str, str, float]] = []
+    sink = MemorySink()
+    await run_sources(
+        [("w", ListSource(_items(emg_with_events(n=1000))))],
+        AppConfig(),
+        [sink],
+        session_id="t",
+        pipeline_factory=_factory,
+        on_stream=lambda wearable, info: seen.append((wearable, info.name, info.fs_hz)),
+    )
+    assert seen == [("w", "emg", 1000.0), ("w", "acc", 100.0)]

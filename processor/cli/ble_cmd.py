@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import re
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -15,17 +14,19 @@ from pathlib import Path
 import devices
 from devices.profile import DeviceProfile
 from processor.cli.common import (
+    StopOnSignals,
     add_output_options,
     build_sinks,
     find_console,
     load_app_config,
+    run_stoppable,
     session_id_for,
 )
 from processor.config import AppConfig
 from processor.errors import InputError
 from processor.io.rawrec_write import RawRecordingWriter
 from processor.model import RawNotification
-from processor.runtime import run_sources
+from processor.runtime import PipelineFailedError, run_sources
 from processor.sources.ble import BleBackends, port_backends
 from processor.sources.collector import BleCentral, Found, WearableSource
 
@@ -158,6 +159,7 @@ async def _live(args: argparse.Namespace, cfg: AppConfig, wearables: list[_WEARA
     out = Path(args.out) if getattr(args, "out", None) else None
     session = session_id_for(args, "live")
     sinks = build_sinks(args, cfg, source=",".join(w for w, _, _ in wearables))
+    console = find_console(sinks)
     async with AsyncExitStack() as stack:
         backends = await stack.enter_async_context(_backends(args.emulate or []))
         central = BleCentral(cfg.ble, backends)
@@ -176,35 +178,34 @@ async def _live(args: argparse.Namespace, cfg: AppConfig, wearables: list[_WEARA
             for source in sources:
                 await source.stop()
 
-        loop = asyncio.get_running_loop()
         stoppers: set[asyncio.Task[None]] = set()
 
-        def on_sigint() -> None:
-            sys.stderr.write("\nstopping (Ctrl-C again to abort)...\n")
-            loop.remove_signal_handler(signal.SIGINT)
-            stoppers.add(loop.create_task(stop_all()))
+        def on_signal() -> None:
+            stoppers.add(asyncio.get_running_loop().create_task(stop_all()))
 
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
         writing = asyncio.create_task(tap.run(), name="record") if tap is not None else None
         duration = args.duration or (DEMO_DURATION_S if args.emulate else None)
         timer = asyncio.create_task(_stop_after(duration, sources)) if duration else None
+        failure: PipelineFailedError | None = None
         try:
-            summary = await run_sources(
-                [(source.wearable_id, source) for source in sources],
-                cfg,
-                sinks,
-                session_id=session,
-            )
+            with StopOnSignals(on_signal) as signals:  # SIGINT/SIGTERM: the same clean stop
+                try:
+                    summary = await run_sources(
+                        [(source.wearable_id, source) for source in sources],
+                        cfg,
+                        sinks,
+                        session_id=session,
+                        on_stream=None if console is None else console.note_stream,  # units
+                    )
+                except PipelineFailedError as exc:  # a bug: summary first, then its one line
+                    summary, failure = exc.summary, exc
         finally:
             if timer is not None:
                 timer.cancel()
             if tap is not None and writing is not None:
                 tap.close()
                 await writing  # everything queued reaches the file, also after an error
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-    console = find_console(sinks)
+    summary.notes.append(signals.note)
     if console is not None:
         console.summary(summary)
     else:
@@ -218,7 +219,9 @@ async def _live(args: argparse.Namespace, cfg: AppConfig, wearables: list[_WEARA
         )
     if tap is not None and out is not None:
         sys.stdout.write(f"recorded {tap.written} notifications to {out} (dropped {tap.dropped})\n")
-    return 0
+    if failure is not None:
+        raise failure
+    return signals.exit_code
 
 
 async def _stop_after(seconds: float, sources: list[WearableSource]) -> None:
@@ -233,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
     out = getattr(args, "out", None)
     if out is not None and Path(out).suffix != ".twrec":
         raise InputError(f"--out {out}: a raw recording must end in .twrec (replay reads it)")
-    return asyncio.run(_live(args, cfg, wearables))
+    return run_stoppable(_live(args, cfg, wearables))
 
 
 def _add_wearable_options(parser: argparse.ArgumentParser) -> None:

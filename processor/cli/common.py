@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import secrets
+import signal
+import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from processor.config import AppConfig, load_config
 from processor.errors import InputError
@@ -14,6 +21,9 @@ from processor.sinks.base import Sink
 from processor.sinks.console import ConsoleSink
 from processor.sinks.eventlog import EventLogSink
 from processor.sinks.history import HistorySink
+
+T = TypeVar("T")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -88,3 +98,76 @@ def build_sinks(args: argparse.Namespace, cfg: AppConfig, *, source: str = "") -
 def find_console(sinks: list[Sink]) -> ConsoleSink | None:
     """The console sink among ``sinks`` (for the progress bar and the summary)."""
     return next((s for s in sinks if isinstance(s, ConsoleSink)), None)
+
+
+class StopOnSignals:
+    """Ctrl-C (SIGINT) and SIGTERM stop a run cleanly, through the same path as its end.
+
+    The first signal calls ``stop`` (the sources end: wearables get their stop writes, a replay
+    stops reading), so the pipelines flush, the sinks drain and close, and the summary is
+    printed. A second signal cancels the main task (abort). Use inside the running loop::
+
+        with StopOnSignals(source.stop) as signals:
+            summary = await run_sources(...)
+        return signals.exit_code  # 0, or 130 (SIGINT) / 143 (SIGTERM)
+
+    Args:
+        stop: called once, from the event loop, on the first signal.
+    """
+
+    def __init__(self, stop: Callable[[], object]) -> None:
+        self._stop = stop
+        self.signum: int | None = None
+        self._installed: list[signal.Signals] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> Self:
+        self._loop = asyncio.get_running_loop()
+        self._main = asyncio.current_task()
+        for signum in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._loop.add_signal_handler(signum, self._on_signal, signum)
+                self._installed.append(signum)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._loop is not None:
+            for signum in self._installed:
+                self._loop.remove_signal_handler(signum)
+        self._installed.clear()
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no signal came, else 128 + the first signal's number (130, 143)."""
+        return 0 if self.signum is None else 128 + self.signum
+
+    @property
+    def note(self) -> str:
+        """For the summary: which signal stopped the run (empty when none did)."""
+        if self.signum is None:
+            return ""
+        name = "Ctrl-C" if self.signum == signal.SIGINT else signal.Signals(self.signum).name
+        return f"interrupted by {name}: stopped early, everything emitted before was delivered"
+
+    def _on_signal(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+            sys.stderr.write("\nstopping (Ctrl-C again to abort)...\n")
+            sys.stderr.flush()
+            self._stop()
+        elif self._main is not None:
+            self._main.cancel()
+
+
+def run_stoppable(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``; an abort (second signal) ends as Ctrl-C does (exit 130)."""
+    try:
+        return asyncio.run(main)
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
 
 from processor.cli.common import (
+    StopOnSignals,
     add_output_options,
     build_sinks,
     find_console,
     load_app_config,
+    run_stoppable,
     session_id_for,
 )
-from processor.io.readers import open_recording
-from processor.runtime import run_sources
+from processor.io.readers import open_recordings
+from processor.runtime import PipelineFailedError, run_sources
+from processor.sinks.console import ConsoleSink
 from processor.sources.replay import ReplaySource
+from processor.summary import RunSummary
 
 
 def _speed(text: str) -> float:
@@ -30,37 +33,67 @@ def _speed(text: str) -> float:
     return value
 
 
+def _print_summary(summary: RunSummary, console: ConsoleSink | None) -> None:
+    if console is not None:
+        console.summary(summary)
+    else:
+        sys.stdout.write(summary.table() + "\n")
+
+
 def _replay(args: argparse.Namespace) -> int:
     cfg = load_app_config(args)
     path = Path(args.path)
     opened_at = time.perf_counter()
-    reader = open_recording(path, cfg.replay)
+    readers = open_recordings(path, cfg.replay, wearable=args.wearable)
     open_s = time.perf_counter() - opened_at  # readers parse their first block when opening
     try:
         session = session_id_for(args, "replay")
         sinks = build_sinks(args, cfg, source=str(path))
     except BaseException:
-        reader.close()
+        for _, reader in readers:
+            reader.close()
         raise
-    source = ReplaySource(reader, speed=args.speed)
+    sources = [(wearable, ReplaySource(reader, speed=args.speed)) for wearable, reader in readers]
     console = find_console(sinks)
+    duration_s = sources[0][1].duration_s
+    notes = []
+    if len(sources) > 1:
+        ids = ", ".join(wearable for wearable, _ in sources)
+        notes.append(f"replayed {len(sources)} wearables concurrently, one pipeline each: {ids}")
 
     def progress(_wearable: str, position_s: float) -> None:
         if console is not None:
-            console.progress(position_s, source.duration_s)
+            console.progress(position_s, duration_s)
+
+    def stop() -> None:
+        for _, source in sources:
+            source.stop()
+
+    async def main() -> int:
+        with StopOnSignals(stop) as signals:
+            try:
+                summary = await run_sources(
+                    sources,
+                    cfg,
+                    sinks,
+                    session_id=session,
+                    on_progress=progress,
+                    on_stream=None if console is None else console.note_stream,
+                )
+            except PipelineFailedError as exc:  # the summary still says what was found
+                exc.summary.notes.extend([*notes, signals.note])
+                _print_summary(exc.summary, console)
+                raise
+        summary.wall_s += open_s
+        summary.notes.extend([*notes, signals.note])
+        _print_summary(summary, console)
+        return signals.exit_code
 
     try:
-        summary = asyncio.run(
-            run_sources([("", source)], cfg, sinks, session_id=session, on_progress=progress)
-        )
+        return run_stoppable(main())
     finally:
-        reader.close()  # also when an output failed to open before the source started
-    summary.wall_s += open_s
-    if console is not None:
-        console.summary(summary)
-    else:
-        sys.stdout.write(summary.table() + "\n")
-    return 0
+        for _, reader in readers:
+            reader.close()  # also when an output failed to open before the sources started
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +114,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         metavar="X",
         help="play at X times real time (default: as fast as possible)",
+    )
+    parser.add_argument(
+        "--wearable",
+        metavar="ID",
+        help="replay only this wearable of a .twrec recording (default: all, concurrently)",
     )
     add_output_options(parser)
     parser.set_defaults(func=_replay)

@@ -1,9 +1,9 @@
 """Interchange CSV reader (interfaces.md section 2a), streamed in blocks of lines.
 
-Lines are read in blocks of about ``_BLOCK_BYTES`` and each block is parsed by numpy's C
-tokenizer (no per-row Python), so memory stays flat and a 1-hour 8-channel file reads in
-seconds. Only when a block fails to parse are its lines walked one by one, to name the exact
-line and column in the error.
+Lines are read in blocks of about ``_BLOCK_BYTES`` (2 MiB of text) and each block is parsed
+by numpy's C tokenizer (no per-row Python), so memory stays flat and a 1-hour 8-channel file
+reads in seconds. Only when a block fails to parse are its lines walked one by one, to name the
+exact line and column in the error.
 """
 
 from __future__ import annotations
@@ -96,13 +96,16 @@ class _Block:
 class CsvReader:
     """Streams a ``.csv`` recording as EMG (µV) and optional ACC (g) chunks plus gaps.
 
-    The row rate is 1 / median(diff(time_s)) over the first block of rows (about 20 000 rows),
-    so the file is read once. A step in ``time_s`` longer than 1.5 periods (plus
-    ``cfg.max_gap_ms``) is reported as a :class:`Gap` with the estimated number of missing rows.
+    The row rate is 1 / median(diff(time_s)) over the first block of rows (2 MiB of text: some
+    30 000 to 70 000 rows, depending on the columns), so the file is read once. A step in ``time_s``
+    longer than 1.5 periods (plus ``cfg.max_gap_ms``) is reported as a :class:`Gap` with the
+    estimated number of missing rows.
 
     Raises:
-        RecordingError: missing/unreadable file, no header, no time_s or EMG column,
-            non-increasing times, empty, non-numeric or non-finite cells (names line and column).
+        RecordingError: at open: missing/unreadable file, no header, no time_s or EMG column,
+            fewer than 2 good data rows. From ``items()``, after every row before the bad line
+            was yielded: non-increasing times, empty, non-numeric or non-finite cells, a wrong
+            number of columns (names line and column).
     """
 
     def __init__(self, path: Path, cfg: ReplayConfig) -> None:
@@ -119,7 +122,7 @@ class CsvReader:
         except BaseException:
             self._file.close()
             raise
-        rows = self._first_block.rows
+        rows = self._first_block.rows[: self._first_good_rows]
         self.fs_hz = float(f"{1.0 / float(np.median(np.diff(rows[:, 0]))):.9g}")
         self._t_first = float(rows[0, 0])
         self._gap_s = _GAP_PERIODS / self.fs_hz + cfg.max_gap_ms / 1000.0
@@ -204,13 +207,24 @@ class CsvReader:
             raise RecordingError(f"{self.path}: read error ({exc.strerror})") from None
 
     def _read_first_block(self) -> _Block:
+        """The first block of rows, parsed to measure the row rate.
+
+        Its bad line (if any) is raised by ``items()`` after the rows before it, unless fewer
+        than 2 good rows precede it (then the rate is unknown and opening fails).
+        """
         first = self._next_block()
-        if first is not None and first.error is not None:
-            raise first.error
-        if first is None or first.rows.shape[0] < _MIN_ROWS:
+        if first is None:
             raise RecordingError(f"{self.path}: fewer than 2 data rows: the row rate is unknown")
+        good = first.rows.shape[0]
         if (bad := self._time_error(first.rows[:, 0], None, first)) is not None:
-            raise bad[1]
+            good = bad[0]
+            if good < _MIN_ROWS:
+                raise bad[1]
+        if good < _MIN_ROWS:
+            if first.error is not None:
+                raise first.error
+            raise RecordingError(f"{self.path}: fewer than 2 data rows: the row rate is unknown")
+        self._first_good_rows = good
         return first
 
     def _take_block(self) -> _Block | None:

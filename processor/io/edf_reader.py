@@ -56,6 +56,14 @@ def emg_channel_name(label: str) -> str:
     return f"emg_{rest}" if rest else "emg"
 
 
+def _detail(path: Path, exc: OSError) -> str:
+    """The reason pyedflib gives, in parentheses, unless it is its misleading locale hint."""
+    detail = str(exc).removeprefix(f"{path}: ").strip()
+    if not detail or "locale" in detail or "special characters" in detail:
+        return ""  # said of any file it cannot open, e.g. one that is not EDF at all
+    return f" ({detail})"
+
+
 def _unit_scale(path: Path, label: str, unit: str, table: dict[str, float]) -> float:
     key = unit.strip().lower()
     if key not in table:
@@ -82,8 +90,8 @@ class EdfReader:
         try:
             self._edf: Any = pyedflib.EdfReader(str(path))
         except OSError as exc:
-            detail = str(exc).removeprefix(f"{path}: ").strip()
-            raise RecordingError(f"{path}: not a readable EDF+/BDF+ file ({detail})") from None
+            reason = _detail(path, exc)
+            raise RecordingError(f"{path}: not a readable EDF+/BDF+ file{reason}") from None
         try:
             self._specs = self._find_streams()
             self.duration_s: float | None = float(self._edf.getFileDuration())

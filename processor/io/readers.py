@@ -47,8 +47,48 @@ class RecordingReader(Protocol):
     ) -> None: ...
 
 
-def open_recording(path: Path, cfg: ReplayConfig) -> RecordingReader:
+def open_recordings(
+    path: Path, cfg: ReplayConfig, *, wearable: str | None = None
+) -> list[tuple[str, RecordingReader]]:
+    """Open every wearable of a recording: (wearable id, reader) pairs, to replay together.
+
+    A ``.csv``/``.edf``/``.bdf`` file, or a ``.twrec`` with one wearable, gives one pair with
+    the id "" (events carry no wearable). A ``.twrec`` with several wearables gives one pair
+    per wearable (its id as recorded), each reader replaying that wearable only.
+
+    Args:
+        path: the recording.
+        cfg: the ``[replay]`` section.
+        wearable: replay only this wearable of a ``.twrec`` (None: all of them).
+
+    Raises:
+        RecordingError: as :func:`open_recording`; an unknown wearable, or one asked of a
+            file that holds no wearable ids.
+    """
+    first = open_recording(path, cfg, wearable=wearable)
+    declared: tuple[str, ...] = getattr(first, "wearables", ())
+    if wearable is not None or len(declared) < 2:  # noqa: PLR2004 - one wearable: unnamed
+        return [("" if wearable is None else wearable, first)]
+    pairs: list[tuple[str, RecordingReader]] = [(declared[0], first)]
+    try:
+        pairs.extend((other, open_recording(path, cfg, wearable=other)) for other in declared[1:])
+    except BaseException:
+        for _, reader in pairs:
+            reader.close()
+        raise
+    return pairs
+
+
+def open_recording(
+    path: Path, cfg: ReplayConfig, *, wearable: str | None = None
+) -> RecordingReader:
     """Open a recording by its ending: ``.csv``, ``.edf``/``.bdf`` or the raw ``.twrec``.
+
+    Args:
+        path: the recording.
+        cfg: the ``[replay]`` section.
+        wearable: for a ``.twrec``, which wearable to replay (None: the first declared);
+            other formats hold one unnamed wearable and reject this.
 
     Raises:
         RecordingError: missing file, unknown ending, or a header the reader rejects.
@@ -62,6 +102,8 @@ def open_recording(path: Path, cfg: ReplayConfig) -> RecordingReader:
         raise RecordingError(f"{path}: file not found")
     if path.is_dir():
         raise RecordingError(f"{path}: is a directory, not a recording")
+    if wearable is not None and suffix != ".twrec":
+        raise RecordingError(f"{path}: wearable {wearable!r}: only .twrec recordings name any")
     if suffix == ".csv":
         from processor.io.csv_reader import CsvReader  # noqa: PLC0415 - only load what is used
 
@@ -80,5 +122,5 @@ def open_recording(path: Path, cfg: ReplayConfig) -> RecordingReader:
         raise RecordingError(
             f"{path}: raw .twrec recordings are not supported by this build"
         ) from None
-    reader: RecordingReader = open_raw(path, cfg)
+    reader: RecordingReader = open_raw(path, cfg, wearable=wearable)
     return reader

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from types import TracebackType
 from typing import Self, TextIO
 
-from processor.model import Event, EventType, JsonValue, StatusUpdate
+from processor.model import Event, EventType, JsonValue, StatusUpdate, StreamInfo
 from processor.summary import RunSummary
 
 PROGRESS_MIN_S = 5.0
@@ -20,9 +21,17 @@ def _number(extras: dict[str, JsonValue] | object, key: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def format_event(event: Event) -> str:
-    """One line for a person: time, class, channel and the evidence that matters."""
+def format_event(event: Event, *, stream_unit: str = "uV") -> str:
+    """One line for a person: time, class, channel and the evidence that matters.
+
+    Args:
+        event: the event.
+        stream_unit: unit of the channel's stream (``counts`` for a device without a µV
+            scale); the event's own ``unit`` extra wins when present.
+    """
     extras = dict(event.extras)
+    unit = extras.get("unit")
+    unit = unit if isinstance(unit, str) and unit else stream_unit
     parts: list[str] = []
     if event.type is EventType.SPASM:
         if event.end_s is None:
@@ -34,7 +43,7 @@ def format_event(event: Event) -> str:
     else:
         head = str(event.type)
     if (peak := _number(extras, "peak_uv")) is not None:
-        parts.append(f"peak {peak:.1f} uV")
+        parts.append(f"peak {peak:.1f} {unit}")
     if (
         duration := _number(extras, "duration_ms")
     ) is not None and event.type is not EventType.SPASM:
@@ -89,6 +98,8 @@ class ConsoleSink:
         self._progress = progress
         self._bar_shown = False
         self._last_draw = 0.0
+        self._units: dict[tuple[str, str], str] = {}
+        self._out_gone = False
         self.lines = 0
 
     async def __aenter__(self) -> Self:
@@ -102,9 +113,15 @@ class ConsoleSink:
     ) -> None:
         self._clear_bar()
 
+    def note_stream(self, wearable: str, stream: StreamInfo) -> None:
+        """Remember the unit of a stream's channels (events print their peak in it)."""
+        for channel in (stream.name, *stream.channels):
+            self._units[wearable, channel] = stream.unit
+
     async def send(self, event: Event) -> None:
         """Print the event's line."""
-        self._print(format_event(event))
+        unit = self._units.get((event.wearable, event.channel), "uV")
+        self._print(format_event(event, stream_unit=unit))
 
     async def status(self, update: StatusUpdate) -> None:
         """Print the status line."""
@@ -129,16 +146,30 @@ class ConsoleSink:
     def summary(self, summary: RunSummary) -> None:
         """Print the end-of-run table."""
         self._clear_bar()
-        self._out.write(summary.table() + "\n")
-        self._out.flush()
+        self._write(summary.table() + "\n")
 
     def _print(self, line: str) -> None:
         if self._quiet:
             return
         self._clear_bar()
-        self._out.write(line + "\n")
-        self._out.flush()
-        self.lines += 1
+        if self._write(line + "\n"):
+            self.lines += 1
+
+    def _write(self, text: str) -> bool:
+        """Write and flush; False once the reader of ``out`` went away."""
+        if self._out_gone:
+            return False
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except BrokenPipeError:
+            # `twitchwatch replay x | head`: the reader left. The other outputs (event log,
+            # history, MQTT) must still get everything, so stop printing instead of failing.
+            self._out_gone = True
+            if self._out is sys.stdout:  # nothing left to flush at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return False
+        return True
 
     def _clear_bar(self) -> None:
         if self._bar_shown:

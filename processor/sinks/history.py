@@ -8,6 +8,7 @@ spasm's second line (with ``end_s``) updates the row of its first line (same ``e
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,9 @@ from processor.sinks.serialize import event_to_dict
 
 APP_NAME = "twitchwatch"
 HISTORY_FILE = "history.sqlite3"
+# Private to the user: SQLite gives the -wal and -shm files the database file's mode.
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -66,6 +70,25 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _create_private(path: Path, *, make_dirs: bool) -> None:
+    """Make sure ``path`` exists, readable and writable by this user only when new."""
+    folder = path.parent
+    try:
+        if make_dirs:
+            folder.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise InputError(f"{path}: folder {folder} does not exist (create it first)")
+        if not os.access(folder, os.W_OK | os.X_OK):  # SQLite writes its -wal file there
+            raise InputError(f"{path}: permission denied (cannot write in {folder})")
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            raise InputError(f"{path}: permission denied")
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, _FILE_MODE))
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot create the history file ({exc.strerror})") from None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """One history row: the event's JSON object plus where and when it was stored."""
@@ -77,17 +100,24 @@ class StoredEvent:
 
 
 class HistoryStore:
-    """The SQLite history file (WAL mode); creates it and its folder on first use.
+    """The SQLite history file (WAL mode), created private to the user (mode 0600).
+
+    Args:
+        path: the database file.
+        create: create the file (and its tables) when missing; False opens it read-only.
+        make_dirs: also create missing folders above it (only for the default location in
+            the user data directory; a configured path's folder must exist).
 
     Raises:
-        InputError: the file cannot be created or is not a twitchwatch history database.
+        InputError: the file cannot be created (permission denied, no such folder) or is not
+            a twitchwatch history database.
     """
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
+    def __init__(self, path: Path, *, create: bool = True, make_dirs: bool = False) -> None:
         self.path = path
+        if create:
+            _create_private(path, make_dirs=make_dirs)
         try:
-            if create:
-                path.parent.mkdir(parents=True, exist_ok=True)
             uri = f"{path.resolve().as_uri()}{'' if create else '?mode=ro'}"
             self._db = sqlite3.connect(uri, uri=True)
             if create:
@@ -164,12 +194,13 @@ class HistorySink:
 
     def __init__(self, cfg: HistoryConfig, *, session_id: str, source: str = "") -> None:
         self.path = default_history_path(cfg)
+        self._make_dirs = not cfg.path  # only the default location's folders are created
         self._session_id = session_id
         self._source = source
         self._store: HistoryStore | None = None
 
     async def __aenter__(self) -> Self:
-        self._store = HistoryStore(self.path)
+        self._store = HistoryStore(self.path, make_dirs=self._make_dirs)
         return self
 
     async def __aexit__(

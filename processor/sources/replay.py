@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
@@ -45,6 +46,11 @@ class ReplaySource:
         self.reader = reader
         self.speed = speed
         self.position_s = 0.0
+        self._stopped = asyncio.Event()
+
+    def stop(self) -> None:
+        """End ``items()`` before its next item (a paced wait is cut short)."""
+        self._stopped.set()
 
     @property
     def duration_s(self) -> float | None:
@@ -63,7 +69,7 @@ class ReplaySource:
         self.reader.close()
 
     async def items(self) -> AsyncIterator[SourceItem]:
-        """Yield the recording's items, paced when a speed is set."""
+        """Yield the recording's items, paced when a speed is set, until the end or stop()."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         streams: dict[str, tuple[float, float]] = {}
@@ -73,8 +79,18 @@ class ReplaySource:
                 if count % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             elif end_s is not None:
-                delay = started + end_s / self.speed - loop.time()
-                await asyncio.sleep(max(0.0, delay))
+                await self._pause(started + end_s / self.speed - loop.time())
+            if self._stopped.is_set():
+                return  # the reader is closed on exit
             if end_s is not None:
                 self.position_s = max(self.position_s, end_s)
             yield item
+
+    async def _pause(self, delay_s: float) -> None:
+        """Wait ``delay_s`` seconds, or less when stopped."""
+        if delay_s <= 0:
+            await asyncio.sleep(0)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay_s):
+                await self._stopped.wait()

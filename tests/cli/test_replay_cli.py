@@ -210,6 +210,26 @@ def test_bad_line_mid_file_keeps_earlier_events(
     assert kinds == ["fibrillation", "fasciculation"]
 
 
+@pytest.mark.usefixtures("fake_pipeline")
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [("nan", "column emg_a: value is not finite"), ("x", "column emg_a: not a number")],
+)
+def test_bad_line_in_the_first_block_keeps_earlier_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str, message: str
+) -> None:
+    path = _csv(tmp_path)  # the whole file fits in the first 2 MiB block
+    lines = path.read_text(encoding="utf-8").splitlines()
+    time_s, _, rest = lines[2 + 2500].partition(",")
+    lines[2 + 2500] = f"{time_s},{bad},{rest.partition(',')[2]}"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    log = tmp_path / "events.jsonl"
+    assert main(["replay", str(path), "--events-out", str(log), "--no-history"]) == 2
+    assert f"line 2503, {message}" in _one_error_line(capsys)
+    kinds = [json.loads(ln)["type"] for ln in log.read_text(encoding="utf-8").splitlines()]
+    assert kinds == ["fibrillation", "fasciculation"]
+
+
 def test_bad_speed_and_unwritable_event_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -269,3 +289,111 @@ def test_replay_with_the_real_pipeline(tmp_path: Path, capsys: pytest.CaptureFix
         assert isinstance(record["event_id"], str)
         assert record["channel"] in {"emg_a", "emg_b"}
         assert isinstance(record["detected_at_s"], float | int)
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [(15, 143, "SIGTERM"), (2, 130, "Ctrl-C")])
+def test_a_signal_stops_replay_cleanly_with_summary_and_events_kept(
+    tmp_path: Path, signum: int, code: int, name: str
+) -> None:
+    import os
+    import signal
+
+    script = Path(sys.executable).parent / "twitchwatch"
+    recording = Path(__file__).parents[2] / "recordings" / "demo_session.csv"
+    log = tmp_path / "events.jsonl"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    argv = [str(script), "replay", str(recording), "--speed", "8", "--events-out", str(log)]
+    with subprocess.Popen(  # noqa: S603 - our own console script
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the first event (1.6 s into a 60 s recording)
+        assert "fibrillation" in first, first
+        proc.send_signal(signal.Signals(signum))
+        out = first + proc.stdout.read()  # not communicate(): it skips what readline buffered
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        proc.wait(timeout=30)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert "Summary of session" in out
+    assert f"NOTE       interrupted by {name}" in out
+    assert "60.000 s" not in out, "stopped early"
+    events = log.read_text(encoding="utf-8").splitlines()
+    assert json.loads(events[0])["type"] == "fibrillation"
+    assert len(events) == sum(1 for line in out.splitlines() if " s  " in line[:14])
+    history = tmp_path / "data" / "twitchwatch" / "history.sqlite3"
+    assert history.exists()
+
+
+def _two_wearable_recording(path: Path) -> Path:
+    import devices
+    from processor.io.rawrec_write import RawRecordingWriter, emg_notifications
+
+    left = emg_notifications("ganglion", emg_with_events(n=2000, n_channels=4), wearable="left")
+    right = emg_notifications(  # the same twitches at the same samples, other noise
+        "ganglion", emg_with_events(n=1500, n_channels=4, seed=2), wearable="right"
+    )
+    with RawRecordingWriter(path) as writer:
+        writer.add_wearable("left", devices.REGISTRY["ganglion"])
+        writer.add_wearable("right", devices.REGISTRY["ganglion"])
+        for note in sorted([*left, *right], key=lambda n: n.t_ns):
+            writer.write_at(note.t_ns, note)
+    return path
+
+
+@pytest.mark.usefixtures("fake_pipeline")
+def test_every_wearable_of_a_raw_recording_is_replayed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _two_wearable_recording(tmp_path / "two.twrec")
+    log = tmp_path / "events.jsonl"
+    assert main(["replay", str(path), "--events-out", str(log), "--no-history"]) == 0
+    out = capsys.readouterr().out
+    assert "left:emg: 4 ch @ 200 Hz, 2000 samples" in out
+    assert "right:emg: 4 ch @ 200 Hz, 1500 samples" in out
+    assert "replayed 2 wearables concurrently, one pipeline each: left, right" in out
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert {e["wearable"] for e in events} == {"left", "right"}
+    ids = [e["event_id"] for e in events if e["type"] != "spasm"]
+    assert len(set(ids)) == len(ids), "two bands of one model never share an event_id"
+    assert main(["replay", str(path), "--wearable", "right", "--no-history", "--quiet"]) == 0
+    only_right = capsys.readouterr().out
+    assert "right:emg: 4 ch" in only_right
+    assert "left" not in only_right
+    assert main(["replay", str(path), "--wearable", "x", "--no-history"]) == 2
+    assert "no wearable 'x' (recorded: left, right)" in _one_error_line(capsys)
+    assert main(["replay", str(_csv(tmp_path)), "--wearable", "x", "--no-history"]) == 2
+    assert "only .twrec recordings name any" in _one_error_line(capsys)
+
+
+def test_a_detection_bug_prints_the_summary_then_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from processor import runtime
+    from processor.model import Chunk, Event, Gap
+    from tests.cli.fakes import FakePipeline
+
+    class BrokenPipeline(FakePipeline):
+        def process(self, item: Chunk | Gap) -> list[Event]:
+            if isinstance(item, Chunk) and item.start_index >= 3000:
+                raise ZeroDivisionError("bug in a stage")
+            return super().process(item)
+
+    monkeypatch.setattr(runtime, "default_pipeline_factory", lambda: (BrokenPipeline, ""))
+    log = tmp_path / "events.jsonl"
+    argv = ["replay", str(_csv(tmp_path)), "--events-out", str(log), "--no-history"]
+    assert main([*argv, "--config", str(_chunk_config(tmp_path))]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err  # no extra warning line
+    assert "ZeroDivisionError: bug in a stage" in captured.err
+    assert "FAILED     processing of the recording: ZeroDivisionError" in captured.out
+    assert "emg: 2 ch @ 1000 Hz, 5000 samples" in captured.out, "the file was read to its end"
+    kinds = [json.loads(ln)["type"] for ln in log.read_text(encoding="utf-8").splitlines()]
+    assert kinds == ["fibrillation", "fasciculation"]
+
+
+def _chunk_config(tmp_path: Path) -> Path:
+    config = tmp_path / "chunks.toml"
+    config.write_text("[replay]\nchunk_ms = 500\n", encoding="utf-8")
+    return config

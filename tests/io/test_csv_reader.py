@@ -190,3 +190,22 @@ def test_reading_is_streamed_not_loaded_whole(
         next(items)
         assert reader._file.buffer.tell() < size / 10  # type: ignore[attr-defined]
         assert sum(1 for _ in items) == 100 - 1
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [("0.300,7,nan", "line 302, column emg_b: value is not finite"), ("0.1,7,7", "line 302")],
+)
+def test_bad_line_in_the_first_block_comes_after_the_rows_before_it(
+    tmp_path: Path, bad_line: str, message: str
+) -> None:
+    lines = [HEADER.strip()] + [f"{i / 1000:.3f},{i},{-i}" for i in range(500)]
+    lines[301] = bad_line  # row 300: well inside the first (2 MiB) block
+    path = tmp_path / "early.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with csv_reader.CsvReader(path, ReplayConfig(chunk_ms=100)) as reader:  # opening succeeds
+        delivered: list[Chunk | Gap] = []
+        with pytest.raises(RecordingError, match=message):
+            delivered.extend(reader.items())
+    assert _stream(delivered, "emg").shape == (300, 2)
+    assert reader.fs_hz == 1000.0

@@ -141,3 +141,23 @@ def test_bad_edf_gives_one_line_naming_file(tmp_path: Path, case: str, message: 
     assert message in text
     assert text.startswith(str(path))
     assert "\n" not in text
+
+
+def test_pyedflib_locale_hint_becomes_a_plain_unreadable_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyedflib
+
+    path = tmp_path / "night.edf"
+    path.write_bytes(b"\x00" * 512)
+
+    def refuse(name: str) -> None:
+        raise OSError(
+            f"File {name} was found but can't be accessed. Make sure it contains no special "
+            "characters or change your locale to use UTF8."
+        )
+
+    monkeypatch.setattr(pyedflib, "EdfReader", refuse)
+    with pytest.raises(RecordingError) as info:
+        _collect(path)
+    assert str(info.value) == f"{path}: not a readable EDF+/BDF+ file"

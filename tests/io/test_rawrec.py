@@ -22,7 +22,7 @@ from processor.io.rawrec_write import (
 from processor.model import Chunk, Gap, RawNotification
 
 MS = 1_000_000
-CFG = ReplayConfig()
+CFG = ReplayConfig(chunk_ms=1000.0)  # the tests count chunks of 1 s
 GANGLION = devices.REGISTRY["ganglion"]
 MYO = devices.REGISTRY["myo"]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from processor.model import Event, EventType, StatusUpdate, StreamInfo
 from processor.sinks.console import ConsoleSink, format_event, format_status
@@ -69,3 +70,36 @@ async def test_progress_bar_only_on_a_terminal_and_for_long_replays() -> None:
     async with tty:
         await tty.send(Event("x", EventType.FIBRILLATION, "emg", 1.0, 1.02, 1.1))
     assert tty_err.getvalue().endswith("\r")  # bar cleared before the event line
+
+
+async def test_peak_is_printed_in_the_events_unit_else_its_streams() -> None:
+    myo = StreamInfo("emg", 200.0, ("emg_0", "emg_1"), "counts")
+    twitch = Event("m", EventType.FIBRILLATION, "emg_0", 1.0, 1.02, 1.1, wearable="myo")
+    with_extras = Event(
+        "n", EventType.FIBRILLATION, "emg_0", 2.0, 2.02, 2.1, extras={"peak_uv": 7.0}
+    )
+    assert "peak 7.0 uV" in format_event(with_extras)  # nothing known: µV
+    out = io.StringIO()
+    sink = ConsoleSink(out=out, err=io.StringIO())
+    sink.note_stream("myo", myo)
+    async with sink:
+        await sink.send(replace(twitch, extras={"peak_uv": 18.2}))
+        await sink.send(replace(twitch, extras={"peak_uv": 5.0, "unit": "mV"}))
+        await sink.send(replace(with_extras, extras={"peak_uv": 9.0}))
+    lines = out.getvalue().splitlines()
+    assert "peak 18.2 counts" in lines[0]  # the stream's unit
+    assert "peak 5.0 mV" in lines[1]  # the event's own unit wins
+    assert "peak 9.0 uV" in lines[2]  # another wearable's channel: the default
+
+
+async def test_a_closed_pipe_stops_printing_but_not_the_run() -> None:
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    sink = ConsoleSink(out=ClosedPipe(), err=io.StringIO())
+    async with sink:
+        for start_s in (1.0, 2.0):
+            await sink.send(Event("x", EventType.FIBRILLATION, "emg", start_s, 1.02, 1.1))
+    sink.summary(RunSummary(session_id="s1"))
+    assert sink.lines == 0

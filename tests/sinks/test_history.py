@@ -35,6 +35,7 @@ async def _store(path: Path, session: str, events: list[Event]) -> None:
 
 async def test_round_trip_and_spasm_end_updates_its_row(tmp_path: Path) -> None:
     db = tmp_path / "h" / "history.sqlite3"
+    db.parent.mkdir()  # a configured path's folder must exist
     await _store(db, "a", [TWITCH, SPASM_START, SPASM_END])
     store = HistoryStore(db, create=False)
     rows = store.query()
@@ -91,3 +92,53 @@ async def test_wal_mode(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         (row,) = conn.execute("SELECT json FROM events").fetchall()
     assert json.loads(row[0])["peak_uv"] == 42.0
+
+
+async def test_history_and_its_wal_files_are_private_to_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import stat
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    old_umask = os.umask(0o022)
+    try:
+        async with HistorySink(HistoryConfig(), session_id="a") as sink:
+            await sink.send(TWITCH)
+            db = sink.path
+            files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+            modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in files}
+    finally:
+        os.umask(old_umask)
+    assert db == tmp_path / "data" / "twitchwatch" / "history.sqlite3"
+    assert modes == dict.fromkeys(modes, 0o600)
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+async def test_a_configured_path_in_a_missing_folder_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "such" / "history.sqlite3"
+    with pytest.raises(InputError, match=r"folder .*such does not exist") as info:
+        await _store(path, "a", [TWITCH])
+    assert str(path) in str(info.value)
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("where", ["folder", "file"])
+async def test_an_unwritable_history_says_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    import os
+
+    path = tmp_path / "history.sqlite3"
+    if where == "folder":  # tests may run as root, where chmod does not deny anything
+        monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
+    else:
+
+        def denied(*_args: object, **_kwargs: object) -> int:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(InputError, match="permission denied") as info:
+        await _store(path, "a", [TWITCH])
+    assert str(info.value).startswith(str(path))
+    assert "unable to open database file" not in str(info.value)
