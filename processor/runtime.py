@@ -144,12 +144,20 @@ def _unwrap(error: BaseException) -> BaseException:
     return next((leaf for leaf in leaves if isinstance(leaf, ProcessorError)), error)
 
 
-class PipelineFailedError(ProcessorError):
-    """One wearable's processing failed unexpectedly; the others ran to the end."""
+class RunFailedError(ProcessorError):
+    """The run ended, but not as it should have; ``summary`` still says what was found."""
 
     def __init__(self, message: str, summary: RunSummary) -> None:
         super().__init__(message)
         self.summary = summary
+
+
+class PipelineFailedError(RunFailedError):
+    """One wearable's processing failed unexpectedly; the others ran to the end."""
+
+
+class OutputFailedError(RunFailedError):
+    """An output failed while closing (e.g. alerts the broker never acknowledged)."""
 
 
 class _Processing:
@@ -249,6 +257,25 @@ def _pipeline_session(session_id: str, wearable: str, n_sources: int) -> str:
     return f"{session_id}.{wearable}" if n_sources > 1 and wearable else session_id
 
 
+def _raise_if_incomplete(
+    summary: RunSummary, error: BaseException | None, output_error: ProcessorError | None
+) -> None:
+    """Raise what ended the run early, most specific first, with the summary attached."""
+    if output_error is not None:
+        summary.output_failures.append(str(output_error))
+    if error is not None:
+        raise _unwrap(error)  # an input/source error keeps its own exit code
+    if summary.failures:
+        who, why = next(iter(summary.failures.items()))
+        raise PipelineFailedError(
+            f"processing of {who or 'the recording'} stopped early ({why}); "
+            "events found before that were delivered",
+            summary,
+        )
+    if output_error is not None:
+        raise OutputFailedError(str(output_error), summary)
+
+
 async def run_sources(
     sources: Sequence[tuple[str, Source]],
     cfg: AppConfig,
@@ -289,52 +316,54 @@ async def run_sources(
     started = time.perf_counter()
     error: BaseException | None = None
     processings: list[tuple[str, PipelineLike]] = []
-    async with AsyncExitStack() as stack:
-        for sink in sinks:
-            await stack.enter_async_context(sink)
-        fanout = _FanOut(sinks, names, sink_queue_size)
-        async with asyncio.TaskGroup() as drains:
-            for index in range(len(sinks)):
-                drains.create_task(fanout.drain(index))
-            try:
-                async with asyncio.TaskGroup() as producers:
-                    for wearable, source in sources:
-                        pipeline = pipeline_factory(
-                            cfg.detection,
-                            session_id=_pipeline_session(session_id, wearable, len(sources)),
-                            wearable=wearable,
-                        )
-                        processings.append((wearable, pipeline))
-                        processing = _Processing(
-                            wearable, pipeline, summary, fanout, announce=len(sources) > 1
-                        )
-                        producers.create_task(
-                            _run_one(
+    body_done = False
+    output_error: ProcessorError | None = None
+    try:
+        async with AsyncExitStack() as stack:
+            for sink in sinks:
+                await stack.enter_async_context(sink)
+            fanout = _FanOut(sinks, names, sink_queue_size)
+            async with asyncio.TaskGroup() as drains:
+                for index in range(len(sinks)):
+                    drains.create_task(fanout.drain(index))
+                try:
+                    async with asyncio.TaskGroup() as producers:
+                        for wearable, source in sources:
+                            pipeline = pipeline_factory(
+                                cfg.detection,
+                                session_id=_pipeline_session(session_id, wearable, len(sources)),
                                 wearable=wearable,
-                                source=source,
-                                processing=processing,
-                                summary=summary,
-                                fanout=fanout,
-                                on_progress=on_progress,
-                                on_stream=on_stream,
                             )
-                        )
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the sinks drained
-                error = exc
-            await fanout.close()
+                            processings.append((wearable, pipeline))
+                            processing = _Processing(
+                                wearable, pipeline, summary, fanout, announce=len(sources) > 1
+                            )
+                            producers.create_task(
+                                _run_one(
+                                    wearable=wearable,
+                                    source=source,
+                                    processing=processing,
+                                    summary=summary,
+                                    fanout=fanout,
+                                    on_progress=on_progress,
+                                    on_stream=on_stream,
+                                )
+                            )
+                except Exception as exc:  # noqa: BLE001 - re-raised below, after the sinks drained
+                    error = exc
+                await fanout.close()
+            body_done = True
+    except ProcessorError as exc:
+        if not body_done:
+            raise
+        # a sink failed while closing (e.g. undelivered MQTT alerts): the run itself is done
+        output_error = exc
+
     summary.wall_s = time.perf_counter() - started
     summary.dropped = fanout.dropped
     summary.sink_errors = fanout.errors
     for wearable, pipeline in processings:
         if wearable not in summary.failures:
             summary.pipeline_stats[wearable] = dict(pipeline.stats())
-    if error is not None:
-        raise _unwrap(error)
-    if summary.failures:
-        who, why = next(iter(summary.failures.items()))
-        raise PipelineFailedError(
-            f"processing of {who or 'the recording'} stopped early ({why}); "
-            "events found before that were delivered",
-            summary,
-        )
+    _raise_if_incomplete(summary, error, output_error)
     return summary

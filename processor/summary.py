@@ -48,6 +48,7 @@ class RunSummary:
         pipeline_note: empty when the detection pipeline ran, else why no events were detected.
         pipeline_stats: the pipeline's own counters, per wearable.
         failures: per wearable, why its processing stopped early (the others went on).
+        output_failures: outputs that failed while closing (e.g. undelivered MQTT alerts).
         notes: lines the command adds (which wearables were replayed, an interruption).
     """
 
@@ -62,6 +63,7 @@ class RunSummary:
     pipeline_note: str = ""
     pipeline_stats: dict[str, Mapping[str, JsonValue]] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    output_failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _spasm_ids: set[str] = field(default_factory=set)
 
@@ -157,6 +159,7 @@ class RunSummary:
                 lines.append(f"  failed     {count} deliveries to sink {name}")
         for wearable, why in self.failures.items():
             lines.append(f"  FAILED     processing of {wearable or 'the recording'}: {why}")
+        lines.extend(f"  FAILED     {why}" for why in self.output_failures)
         lines.extend(f"  NOTE       {note}" for note in [self.pipeline_note, *self.notes] if note)
         return "\n".join(lines)
 

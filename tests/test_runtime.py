@@ -330,3 +330,39 @@ async def test_on_stream_tells_each_stream_once_before_its_events() -> None:
         on_stream=lambda wearable, info: seen.append((wearable, info.name, info.fs_hz)),
     )
     assert seen == [("w", "emg", 1000.0), ("w", "acc", 100.0)]
+
+
+class ClosingFailsSink(MemorySink):
+    """Takes every event, then fails on close, as MQTT does with alerts left undelivered."""
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        raise SinkError("mqtt: 3 alert(s) not delivered")
+
+
+async def test_an_output_failing_at_close_reports_after_the_run_with_its_summary() -> None:
+    good, closing = MemorySink(), ClosingFailsSink()
+    emg = emg_with_events(n=2500)
+    with pytest.raises(runtime.OutputFailedError, match="3 alert") as info:
+        await run_sources(
+            [("", ListSource(_items(emg)))],
+            AppConfig(),
+            [good, closing],
+            session_id="t",
+            pipeline_factory=_factory,
+        )
+    assert good.events, "the other sink got every event"
+    assert info.value.summary.output_failures == ["mqtt: 3 alert(s) not delivered"]
+    assert "FAILED     mqtt: 3 alert(s) not delivered" in info.value.summary.table()
+
+
+async def test_an_input_error_keeps_its_type_when_an_output_also_fails_at_close() -> None:
+    emg = emg_with_events(n=2500)
+    with pytest.raises(RecordingError) as info:
+        await run_sources(
+            [("", ListSource(_items(emg), fail=RecordingError("x.csv: line 9: nan")))],
+            AppConfig(),
+            [ClosingFailsSink()],
+            session_id="t",
+            pipeline_factory=_factory,
+        )
+    assert not isinstance(info.value, SinkError)

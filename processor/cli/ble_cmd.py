@@ -26,7 +26,7 @@ from processor.config import AppConfig
 from processor.errors import InputError
 from processor.io.rawrec_write import RawRecordingWriter
 from processor.model import RawNotification
-from processor.runtime import PipelineFailedError, run_sources
+from processor.runtime import RunFailedError, run_sources
 from processor.sources.ble import BleBackends, port_backends
 from processor.sources.collector import BleCentral, Found, WearableSource
 
@@ -186,7 +186,7 @@ async def _live(args: argparse.Namespace, cfg: AppConfig, wearables: list[_WEARA
         writing = asyncio.create_task(tap.run(), name="record") if tap is not None else None
         duration = args.duration or (DEMO_DURATION_S if args.emulate else None)
         timer = asyncio.create_task(_stop_after(duration, sources)) if duration else None
-        failure: PipelineFailedError | None = None
+        failure: RunFailedError | None = None
         try:
             with StopOnSignals(on_signal) as signals:  # SIGINT/SIGTERM: the same clean stop
                 try:
@@ -197,7 +197,7 @@ async def _live(args: argparse.Namespace, cfg: AppConfig, wearables: list[_WEARA
                         session_id=session,
                         on_stream=None if console is None else console.note_stream,  # units
                     )
-                except PipelineFailedError as exc:  # a bug: summary first, then its one line
+                except RunFailedError as exc:  # a bug: summary first, then its one line
                     summary, failure = exc.summary, exc
         finally:
             if timer is not None:

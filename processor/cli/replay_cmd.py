@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from processor.cli.common import (
@@ -16,11 +17,15 @@ from processor.cli.common import (
     run_stoppable,
     session_id_for,
 )
+from processor.config import ReplayConfig
 from processor.io.readers import open_recordings
-from processor.runtime import PipelineFailedError, run_sources
+from processor.runtime import RunFailedError, run_sources
 from processor.sinks.console import ConsoleSink
 from processor.sources.replay import ReplaySource
 from processor.summary import RunSummary
+
+# Largest step of a paced (--speed) replay: the pipeline sees a chunk only once it is complete.
+PACED_CHUNK_MS = 100.0
 
 
 def _speed(text: str) -> float:
@@ -40,11 +45,19 @@ def _print_summary(summary: RunSummary, console: ConsoleSink | None) -> None:
         sys.stdout.write(summary.table() + "\n")
 
 
+def _paced_replay_config(cfg: ReplayConfig, speed: float | None) -> ReplayConfig:
+    """Paced replays read in live-sized steps, so events come out when they would live."""
+    if speed is None or cfg.chunk_ms <= PACED_CHUNK_MS:
+        return cfg
+    return replace(cfg, chunk_ms=PACED_CHUNK_MS)
+
+
 def _replay(args: argparse.Namespace) -> int:
     cfg = load_app_config(args)
     path = Path(args.path)
     opened_at = time.perf_counter()
-    readers = open_recordings(path, cfg.replay, wearable=args.wearable)
+    replay_cfg = _paced_replay_config(cfg.replay, args.speed)
+    readers = open_recordings(path, replay_cfg, wearable=args.wearable)
     open_s = time.perf_counter() - opened_at  # readers parse their first block when opening
     try:
         session = session_id_for(args, "replay")
@@ -80,7 +93,7 @@ def _replay(args: argparse.Namespace) -> int:
                     on_progress=progress,
                     on_stream=None if console is None else console.note_stream,
                 )
-            except PipelineFailedError as exc:  # the summary still says what was found
+            except RunFailedError as exc:  # the summary still says what was found
                 exc.summary.notes.extend([*notes, signals.note])
                 _print_summary(exc.summary, console)
                 raise
