@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from processor import __version__
 from processor.cli import ble_cmd, config_cmd, devices_cmd, events_cmd, mqtt_cmd, replay_cmd
-from processor.errors import InputError, ProcessorError
+from processor.errors import ConfigError, InputError, ProcessorError
 
 _GROUPS = (replay_cmd, events_cmd, config_cmd, devices_cmd, ble_cmd, mqtt_cmd)
 EXIT_OK = 0
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _with_config_file(message: str, args: argparse.Namespace) -> str:
+    """Name the config file in errors found only once the data's rates were known."""
+    config = getattr(args, "config", None)
+    source = str(config) if config else "built-in defaults"
+    return message if message.startswith(source) else f"{source}: {message}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
@@ -50,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"twitchwatch: error: {_with_config_file(str(exc), args)}", file=sys.stderr)  # noqa: T201
+        return EXIT_USAGE
     except InputError as exc:
         print(f"twitchwatch: error: {exc}", file=sys.stderr)  # noqa: T201
         return EXIT_USAGE

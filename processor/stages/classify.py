@@ -18,13 +18,14 @@ from processor.model import Event, EventType, JsonValue
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
-    """Where an event lives: session, wearable, channel name and stream clock."""
+    """Where an event lives: session, wearable, channel name, stream clock and unit."""
 
     session_id: str
     wearable: str
     channel: str
     t0_s: float
     fs_hz: float
+    unit: str = "uV"
 
     def time(self, index: int) -> float:
         """Seconds since the recording's first sample of an absolute sample index."""

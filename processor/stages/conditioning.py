@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processor.config.detection import ConditioningConfig, QualityConfig
+from processor.errors import ConfigError
 from processor.model import Chunk
 from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
 
@@ -18,12 +19,17 @@ _PROBE_HZ = (45.0, 50.0, 55.0, 60.0, 65.0)
 
 @dataclass(frozen=True, slots=True)
 class QualityFlag:
-    """A signal-quality episode on one channel (absolute sample indices, end exclusive)."""
+    """A signal-quality episode on one channel (absolute sample indices, end exclusive).
+
+    ``decided_index`` is the sample at which the episode was seen to close (``blank_ms`` after
+    its last bad sample), None for an opening line (decided at ``start_index``).
+    """
 
     channel: int
     flag: str
     start_index: int
     end_index: int | None
+    decided_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,28 @@ class Conditioned:
     y: FloatCN
     bad: BoolCN
     flags: list[QualityFlag]
+
+
+def band_edges_hz(
+    cond: ConditioningConfig, fs_hz: float, stream: str = "emg"
+) -> tuple[float, float]:
+    """The band-pass edges ``(low_hz, high_hz)`` used at ``fs_hz``, checked against the rate.
+
+    The high edge is capped at ``high_max_fraction_of_fs`` x rate; a low edge at or above the
+    capped high edge would make scipy fail (at or above Nyquist) or silently turn the band
+    into a high-pass that finds nothing, so it is refused with the key, value and rate.
+
+    Raises:
+        ConfigError: ``low_hz`` is not below the capped high edge at this rate.
+    """
+    cap = cond.high_max_fraction_of_fs * fs_hz
+    if cond.low_hz < cap:  # the config itself already keeps low_hz below high_hz
+        return cond.low_hz, min(cond.high_hz, cap)
+    raise ConfigError(
+        f"detection.conditioning.low_hz = {cond.low_hz:g} Hz must be below "
+        f"{cond.high_max_fraction_of_fs:g} x {fs_hz:g} Hz = {cap:g} Hz for stream {stream} "
+        "(high_max_fraction_of_fs x its sample rate)"
+    )
 
 
 class Conditioner:
@@ -49,6 +77,9 @@ class Conditioner:
         n_channels: number of EMG channels.
         unit: ``"uV"`` or ``"counts"`` (selects the absolute quality limits).
         mains_hz: a mains frequency already chosen for this stream (kept across re-seeds).
+
+    Raises:
+        ConfigError: the band edges do not fit the sample rate (:func:`band_edges_hz`).
     """
 
     def __init__(
@@ -69,8 +100,8 @@ class Conditioner:
         self._step = quality.step_counts if counts else quality.step_uv
         self._flat_n = max(1, round(quality.flat_ms * fs_hz / 1000))
         self._blank_n = round(quality.blank_ms * fs_hz / 1000)
-        high = min(cond.high_hz, cond.high_max_fraction_of_fs * fs_hz)
-        self._band = SosState(bandpass_sos(cond.low_hz, high, fs_hz, cond.order), n_channels)
+        low, high = band_edges_hz(cond, fs_hz)
+        self._band = SosState(bandpass_sos(low, high, fs_hz, cond.order), n_channels)
         flat_pole = float(np.exp(-3.0 / self._flat_n))
         self._power = SosState(np.array([[1 - flat_pole, 0, 0, 1, -flat_pole, 0]]), n_channels)
         notch_top = min(cond.notch_max_hz, high)
@@ -131,6 +162,7 @@ class Conditioner:
                 ch,
                 "+".join(sorted(f for f, last in self._last_seen.items() if last[ch] >= begin)),
                 begin,
+                end,
                 end,
             )
             for ch, begin in sorted(self._open.items())
@@ -269,7 +301,8 @@ class Conditioner:
             self._open[ch] = at
             return QualityFlag(ch, "+".join(names), at, None)
         begin = self._open.pop(ch, at)
-        seen = {f for f, m in flags_now.items() if m[ch, :pos].any()}
+        # flags inside the episode only: [begin, at), part in this chunk, part seen before it
+        seen = {f for f, m in flags_now.items() if m[ch, max(0, begin - start) : pos].any()}
         seen |= {f for f, last in self._last_seen.items() if last[ch] >= begin}
         end = at - self._blank_n
-        return QualityFlag(ch, "+".join(sorted(seen)), begin, end)
+        return QualityFlag(ch, "+".join(sorted(seen)), begin, end, at)

@@ -30,6 +30,8 @@ class Burst:
         confirm_index: sample at which it lasted ``confirm_ms`` (spasm candidate), or None.
         energy: decimated envelope values over the floor since it was opened (irregularity).
         opened_index: sample at which the detector opened it (after the duty window filled).
+        ended_by: None when the activity itself ended; otherwise why it was cut short while
+            still going on (``"end_of_stream"``, ``"gap"``, ``"rate_change"``).
     """
 
     channel: int
@@ -39,6 +41,7 @@ class Burst:
     confirm_index: int | None = None
     energy: list[float] = field(default_factory=list)
     opened_index: int = 0
+    ended_by: str | None = None
 
 
 def envelope_stats(energy: list[float], block: int) -> tuple[float, float]:
@@ -173,13 +176,14 @@ class ContractionDetector:
             burst.confirm_index = at
             confirmed.append(burst)
 
-    def flush(self, end_index: int) -> list[Burst]:
-        """Close open bursts at the end of the stream."""
+    def flush(self, end_index: int, ended_by: str = "end_of_stream") -> list[Burst]:
+        """Close open bursts at ``end_index`` where the input stops (``ended_by`` says why)."""
         out = []
         for ch, burst in enumerate(self.open):
             if burst is not None:
                 burst.end_index = end_index
                 burst.decided_index = end_index
+                burst.ended_by = ended_by
                 out.append(burst)
             self.open[ch] = None
         return out

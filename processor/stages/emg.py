@@ -269,38 +269,57 @@ class EmgDetector:
         for found in self._pending:
             if found.decided_index >= processed_to:
                 keep.append(found)
-            elif not self._near_burst(found.twitch):
+            elif not self._near_burst(found):
                 records.append(found)
         self._pending = keep
-        horizon = processed_to - self._before_n - self._delay_n
+        # a burst may still matter to a pending twitch or to one not yet found, whose onset can
+        # lie up to the twitch detector's look-back before the samples processed so far
+        needed = processed_to - self._delay_n - self._twitch.lookback_n
+        needed = min([needed, *(found.twitch.onset_index for found in keep)])
+        horizon = needed - self._before_n
         for ch in range(self.n_channels):
             self._recent[ch] = [
                 b for b in self._recent[ch] if b.end_index is None or b.end_index >= horizon
             ]
 
-    def _near_burst(self, twitch: TwitchCandidate) -> bool:
+    def _near_burst(self, found: TwitchFound) -> bool:
+        """Whether a contraction surrounds the twitch, as known at its decision sample.
+
+        Bursts are mutated as they evolve; only what was decided by ``found.decided_index``
+        counts (a burst opened later is unknown, one whose end was decided later is still
+        open), so the answer is the same whatever the chunking.
+        """
+        twitch = found.twitch
+        decided = found.decided_index
         known_at = twitch.end_index + self._delay_n  # <= the decision sample in any chunking
         for burst in self._recent[twitch.channel]:
+            if burst.opened_index > decided:
+                continue
             if burst.onset_index > twitch.end_index + self._after_n:
                 continue
             if self._twitch.is_train(burst, known_at):
                 continue  # a 10-25 Hz train of discrete twitches, not a contraction
-            if (
-                burst.end_index is not None
-                and burst.end_index - burst.onset_index < self._min_burst_n
-            ):
+            end = burst.end_index
+            if end is None or burst.decided_index is None or burst.decided_index > decided:
+                return True  # still open at the decision sample
+            if end - burst.onset_index < self._min_burst_n:
                 continue  # a big twitch's own ringing, not a contraction
-            if burst.end_index is None or burst.end_index + self._before_n >= twitch.onset_index:
+            if end + self._before_n >= twitch.onset_index:
                 return True
         return False
 
-    def flush(self) -> list[EmgRecord]:
-        """End of stream: decide pending twitches, close bursts and quality episodes."""
+    def flush(self, ended_by: str = "end_of_stream") -> list[EmgRecord]:
+        """Input stops: decide pending twitches, close bursts and quality episodes.
+
+        Args:
+            ended_by: why the input stops (``"end_of_stream"``, ``"gap"``, ``"rate_change"``);
+                copied into the bursts still open, which are cut short here.
+        """
         records: list[EmgRecord] = list(self.conditioner.flush())
-        for burst in self._bursts.flush(self.end_index):
+        for burst in self._bursts.flush(self.end_index, ended_by):
             if burst not in self._recent[burst.channel]:
                 self._recent[burst.channel].append(burst)
             records.append(BurstEnded(burst))
-        records.extend(found for found in self._pending if not self._near_burst(found.twitch))
+        records.extend(found for found in self._pending if not self._near_burst(found))
         self._pending = []
         return records

@@ -8,6 +8,7 @@ from processor.model import Event, EventType, Gap, JsonValue, StreamInfo
 from processor.stages.accel import AccFeatures
 from processor.stages.classify import Stamp
 from processor.stages.conditioning import QualityFlag
+from processor.stages.contraction import Burst
 from processor.stages.emg import BurstConfirmed, EmgRecord, TwitchFound
 
 
@@ -35,6 +36,8 @@ def channel_of(record: EmgRecord) -> int:
 def decided_index(record: EmgRecord) -> int:
     """Sample index at which the record's decision fired."""
     if isinstance(record, QualityFlag):
+        if record.decided_index is not None:
+            return record.decided_index
         return record.start_index if record.end_index is None else record.end_index
     if isinstance(record, TwitchFound):
         return record.decided_index
@@ -57,6 +60,29 @@ def quality_event(flag: QualityFlag, stamp: Stamp) -> Event:
     extras: dict[str, JsonValue] = {"quality": quality, "alert": False}
     decided = decided_index(flag)
     return stamp.event(EventType.SIGNAL_QUALITY, flag.start_index, flag.end_index, decided, extras)
+
+
+def burst_end_extras(
+    burst: Burst, evidence: dict[str, JsonValue], unit: str, duration_ms: float, kind: EventType
+) -> dict[str, JsonValue]:
+    """Extras of the line closing a burst (``kind``: spasm or contraction).
+
+    ``truncated`` is true (and ``ended_by`` says why) when the burst was still going on where
+    the input stopped (end of stream, gap, rate change): its end is where the data ends.
+    """
+    extras: dict[str, JsonValue] = {
+        **evidence,
+        "unit": unit,
+        "truncated": burst.ended_by is not None,
+    }
+    if burst.ended_by is not None:
+        extras["ended_by"] = burst.ended_by
+    extras["duration_ms"] = round(duration_ms, 3)
+    extras["alert"] = kind is EventType.SPASM
+    if kind is EventType.SPASM:
+        extras.pop("not_spasm_because", None)
+        extras["quality"] = []
+    return extras
 
 
 def gap_event(gap: Gap, stamp: Stamp) -> Event:

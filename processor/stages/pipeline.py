@@ -24,6 +24,7 @@ from processor.stages.emg import BurstConfirmed, BurstEnded, EmgDetector, EmgRec
 from processor.stages.pending import (
     Pending,
     acc_window,
+    burst_end_extras,
     channel_of,
     decided_index,
     gap_event,
@@ -97,7 +98,7 @@ class Pipeline:
         """End of stream: decide everything still pending and close open spasms."""
         self._drain()
         if self._emg is not None:
-            self._handle(self._emg.flush(), self._stamp_base())
+            self._handle(self._emg.flush("end_of_stream"), self._stamp_base())
         self._acc_ended = True
         self._emg_done_s = _INF
         self._resolve()
@@ -156,7 +157,7 @@ class Pipeline:
         stamp = Stamp(self._session, self._wearable, gap.stream, info.t0_s, info.fs_hz)
         self._push(gap_event(gap, stamp))
         if gap.stream == EMG_STREAM and self._emg is not None:
-            self._handle(self._emg.flush(), self._stamp_base())
+            self._handle(self._emg.flush("gap"), self._stamp_base())
             self._new_emg(info, keep_noise=True)
         elif self._acc is not None:
             self._acc.reseed()
@@ -164,7 +165,7 @@ class Pipeline:
 
     def _restart_emg(self, info: StreamInfo, index: int, why: str) -> None:
         assert self._emg is not None  # noqa: S101 - only called with a running detector
-        self._handle(self._emg.flush(), self._stamp_base())
+        self._handle(self._emg.flush(why), self._stamp_base())
         stamp = Stamp(self._session, self._wearable, EMG_STREAM, info.t0_s, info.fs_hz)
         extras: dict[str, JsonValue] = {"quality": [why], "fs_hz": info.fs_hz}
         self._push(stamp.event(EventType.SIGNAL_QUALITY, index, index, index, extras))
@@ -187,7 +188,12 @@ class Pipeline:
         for record in sorted(records, key=record_key):
             channel = channel_of(record)
             stamp = Stamp(
-                self._session, self._wearable, info.channels[channel], info.t0_s, info.fs_hz
+                self._session,
+                self._wearable,
+                info.channels[channel],
+                info.t0_s,
+                info.fs_hz,
+                info.unit,
             )
             if isinstance(record, QualityFlag):
                 self._quality(record, stamp)
@@ -292,9 +298,8 @@ class Pipeline:
                 acc = (window[0], window[1])
                 if not window[0]:
                     quality.append("acc_incomplete")
-        unit = self._emg_info.unit if self._emg_info is not None else "uV"
         kind, evidence, vis_conf = twitch_visibility(
-            self._cfg, unit=unit, peak_to_peak=twitch.peak_to_peak, acc=acc
+            self._cfg, unit=stamp.unit, peak_to_peak=twitch.peak_to_peak, acc=acc
         )
         last_visible = self._visible_at.get(stamp.channel)
         if evidence == "accelerometer":
@@ -310,6 +315,7 @@ class Pipeline:
         confidence = twitch_confidence(twitch.peak_ratio, on_factor)
         extras: dict[str, JsonValue] = {
             "peak_uv": round(twitch.peak_to_peak, 3),
+            "unit": stamp.unit,
             "duration_ms": round((twitch.end_index - twitch.onset_index) * 1000 / stamp.fs_hz, 3),
             "rate_per_min": round(rate, 3),
             "confidence": round(confidence * vis_conf, 3),
@@ -346,7 +352,7 @@ class Pipeline:
             "confidence": confidence,
         }
         if is_spasm:
-            extras = {**self._burst_evidence[key], "alert": True, "quality": []}
+            extras = {**self._burst_evidence[key], "unit": stamp.unit, "alert": True, "quality": []}
             extras.pop("not_spasm_because")
             self._push(
                 stamp.event(EventType.SPASM, burst.onset_index, None, burst.confirm_index, extras)
@@ -360,19 +366,12 @@ class Pipeline:
         duration_ms = (burst.end_index - burst.onset_index) * 1000 / stamp.fs_hz
         evidence = self._burst_evidence.pop(key, {})
         if self._spasms.pop(key, False):
-            extras = {
-                **evidence,
-                "duration_ms": round(duration_ms, 3),
-                "alert": True,
-                "quality": [],
-            }
-            extras.pop("not_spasm_because", None)
             kind = EventType.SPASM
         elif duration_ms >= self._cfg.contraction.min_duration_ms:
-            extras = {**evidence, "duration_ms": round(duration_ms, 3), "alert": False}
             kind = EventType.CONTRACTION
         else:
             return
+        extras = burst_end_extras(burst, evidence, stamp.unit, duration_ms, kind)
         decided = max(burst.decided_index, burst.end_index)
         self._push(stamp.event(kind, burst.onset_index, burst.end_index, decided, extras))
 

@@ -102,6 +102,11 @@ class TwitchDetector:
         self._long_at: list[deque[int]] = [deque(maxlen=_LONG_KEPT) for _ in range(self._n)]
 
     @property
+    def lookback_n(self) -> int:
+        """How far before the last processed sample an undecided twitch can start (samples)."""
+        return self._tail_n + self._merge_n
+
+    @property
     def busy(self) -> bool:
         """Some channel has an open twitch."""
         return any(self._state)
@@ -227,7 +232,9 @@ class TwitchDetector:
         """First onset at or after ``p`` (-1: none); filter echoes ignore weak re-crossings."""
         echo_stop = min(len(on), max(p, self._echo_until[ch] - start))
         if echo_stop > p:
-            loud = np.flatnonzero(row[p:echo_stop] > self._echo_level[ch])
+            # above the current on threshold too: the echo level was set under an older floor,
+            # and a crossing below it must not count (segments without one are skipped)
+            loud = np.flatnonzero(on[p:echo_stop] & (row[p:echo_stop] > self._echo_level[ch]))
             if loud.size:
                 return p + int(loud[0])
             p = echo_stop

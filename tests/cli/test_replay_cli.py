@@ -397,3 +397,16 @@ def _chunk_config(tmp_path: Path) -> Path:
     config = tmp_path / "chunks.toml"
     config.write_text("[replay]\nchunk_ms = 500\n", encoding="utf-8")
     return config
+
+
+def test_a_band_that_does_not_fit_the_recordings_rate_names_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "low.toml"
+    config.write_text("[detection.conditioning]\nlow_hz = 95\n", encoding="utf-8")
+    recording = Path(__file__).resolve().parents[2] / "recordings" / "consumer_myo_200hz_8ch.csv"
+    args = ["replay", str(recording), "--config", str(config), "--no-history", "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"twitchwatch: error: {config}: detection.conditioning.low_hz = 95 Hz")
+    assert "\n" not in err

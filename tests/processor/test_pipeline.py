@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from processor.config.detection import DetectionConfig, RateConfig
+from processor.errors import ConfigError
 from processor.model import Chunk, Event, EventType, Gap, StreamInfo
 from processor.stages.pipeline import Pipeline
 from processor.synth import synth_session
@@ -177,3 +178,42 @@ def test_other_streams_are_ignored_and_stats_count_samples() -> None:
     assert pipe.process(Chunk(ecg, 0, np.zeros((13, 1)))) == []
     pipe.process(Chunk(EMG, 0, rest_uv(500, seed=1)))
     assert pipe.stats()["samples.emg"] == 500
+
+
+def test_spasm_still_going_on_at_the_end_of_the_input_is_flagged_truncated() -> None:
+    items, rec = _synth_items("spasm", False, seed=0)
+    (truth,) = [t for t in rec.truth if t.type == "spasm"]  # type: ignore[attr-defined]
+    cut_s = truth.start_s + 0.6 * (truth.end_s - truth.start_s)
+    assert cut_s - truth.start_s > 3.5  # confirmed before the input stops
+    whole = [e for e in _run(items) if e.type is EventType.SPASM and e.end_s is not None]
+    cut = _run([c for c in items if c.start_index / 1000.0 < cut_s])
+    ended = [e for e in cut if e.type is EventType.SPASM and e.end_s is not None]
+    assert [e.extras["truncated"] for e in whole] == [False]
+    assert "ended_by" not in whole[0].extras
+    assert len(ended) == 1
+    assert ended[0].extras["truncated"] is True
+    assert ended[0].extras["ended_by"] == "end_of_stream"
+    assert ended[0].end_s == pytest.approx(cut_s, abs=0.2)
+    assert all(e.extras["unit"] == "uV" for e in cut if e.type is not EventType.SIGNAL_QUALITY)
+
+
+@pytest.mark.parametrize(
+    ("low_hz", "high_hz", "fs_hz", "message"),
+    [
+        (200.0, 450.0, 200.0, "low_hz = 200 Hz must be below 0.45 x 200 Hz = 90 Hz for stream emg"),
+        (95.0, 450.0, 200.0, "low_hz = 95 Hz must be below 0.45 x 200 Hz = 90 Hz"),
+        (60.0, 80.0, 120.0, "low_hz = 60 Hz must be below 0.45 x 120 Hz = 54 Hz"),
+    ],
+)
+def test_band_edges_that_do_not_fit_the_rate_are_a_config_error(
+    low_hz: float, high_hz: float, fs_hz: float, message: str
+) -> None:
+    base = DetectionConfig()
+    cfg = replace(base, conditioning=replace(base.conditioning, low_hz=low_hz, high_hz=high_hz))
+    info = StreamInfo("emg", fs_hz, ("emg",), "uV")
+    pipe = Pipeline(cfg)
+    with pytest.raises(ConfigError, match=f"detection.conditioning.{message}") as err:
+        pipe.process(Chunk(info, 0, np.zeros((10, 1))))
+    assert "\n" not in str(err.value)
+    ok = StreamInfo("emg", 1000.0, ("emg",), "uV")
+    assert Pipeline(cfg).process(Chunk(ok, 0, np.zeros((10, 1)))) == []

@@ -117,6 +117,7 @@ def test_counts_without_accelerometer_use_the_counts_proxy(proxy_counts: float) 
     twitches = [e for e in events if e.type in TWITCHES]
     assert twitches
     assert {e.extras["visibility_evidence"] for e in twitches} == {"amplitude"}
+    assert {e.extras["unit"] for e in events if "duration_ms" in e.extras} == {"counts"}
     visible = [e for e in twitches if e.type is EventType.FASCICULATION]
     if proxy_counts == 0:
         assert not visible

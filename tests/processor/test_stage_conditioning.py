@@ -78,7 +78,7 @@ def test_forced_notch_and_off() -> None:
 def test_quality_flags_open_and_close_with_blanking() -> None:
     _y, bad, flags = _run(_make(), _noisy(), [])
     assert QualityFlag(0, "nonfinite", 1500, None) in flags
-    assert QualityFlag(0, "nonfinite", 1500, 1510) in flags
+    assert QualityFlag(0, "nonfinite", 1500, 1510, 1810) in flags  # seen closed 300 ms on
     assert QualityFlag(1, "step", 2500, None) in flags
     assert bad[0, 1500:1810].all()
     assert not bad[0, 1811:1900].any()

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from processor.config.detection import DetectionConfig, NoiseConfig, VisibilityConfig
 from processor.stages.accel import AccFeatures
+from processor.stages.contraction import Burst
 from processor.stages.emg import BurstConfirmed, BurstEnded, EmgDetector, EmgRecord, TwitchFound
+from processor.stages.twitch import TwitchCandidate
 from tests.processor._signals import inject, rest_uv
 
 N = 12_000
@@ -98,3 +100,50 @@ def test_acc_features_see_a_transient_and_report_coverage() -> None:
 @given(cuts=st.lists(st.integers(1, 1999), unique=True, max_size=30).map(sorted))
 def test_acc_features_chunked_equals_one_pass(cuts: list[int]) -> None:
     assert _acc_run(cuts) == _acc_run([])
+
+
+def _twitch_and_burst(
+    *, twitch_onset: int, burst: tuple[int, int], burst_decided: int, span: int = 30
+) -> tuple[EmgDetector, TwitchFound]:
+    """A detector holding one ended burst ``(onset, end)`` and one pending twitch."""
+    det = EmgDetector(DetectionConfig(), 1000.0, 1, "uV")
+    onset, end = burst
+    det._recent[0].append(
+        Burst(0, onset, end, decided_index=burst_decided, opened_index=onset + 50)
+    )
+    cand = TwitchCandidate(0, twitch_onset, twitch_onset + span, twitch_onset + span, 80.0, 20.0)
+    found = TwitchFound(cand, cand.end_index + det._delay_n)
+    det._pending.append(found)
+    return det, found
+
+
+def _decided(det: EmgDetector, *steps: int) -> list[EmgRecord]:
+    out: list[EmgRecord] = []
+    for processed_to in steps:
+        det._decide_twitches(processed_to, out)
+    return out
+
+
+def test_a_burst_ending_after_the_twitch_decision_is_still_open_for_it() -> None:
+    # a short burst (shorter than a contraction: "a twitch's ringing") whose end is decided a
+    # few samples after the twitch: at the twitch's decision sample it was still open, so the
+    # twitch is near a contraction however much data the chunk held past that sample
+    for late in (0, 3):
+        det, found = _twitch_and_burst(twitch_onset=5_000, burst=(4_900, 4_960), burst_decided=0)
+        burst = det._recent[0][0]
+        burst.decided_index = found.decided_index + late
+        kept = _decided(det, found.decided_index + 1_000)
+        assert (kept == [found]) is (late == 0)
+
+
+def test_recent_bursts_outlive_the_pending_twitches_that_need_them() -> None:
+    before_n = round(DetectionConfig().twitch.near_contraction_before_ms)
+    det_whole, found = _twitch_and_burst(
+        twitch_onset=5_000 + before_n, burst=(3_000, 5_000), burst_decided=5_100
+    )
+    whole = _decided(det_whole, found.decided_index + 1)
+    det_live, _ = _twitch_and_burst(
+        twitch_onset=5_000 + before_n, burst=(3_000, 5_000), burst_decided=5_100
+    )
+    live = _decided(det_live, found.decided_index - 5, found.decided_index, found.decided_index + 1)
+    assert whole == live == []  # the twitch is right after a contraction in both

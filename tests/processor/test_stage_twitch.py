@@ -55,3 +55,29 @@ def test_onsets_doublets_and_long_activity() -> None:
 @given(cuts=st.lists(st.integers(1, N - 1), unique=True, max_size=40).map(sorted))
 def test_twitch_detector_chunked_equals_one_pass(cuts: list[int]) -> None:
     assert _run(cuts) == _run([])
+
+
+def test_an_echo_below_a_risen_threshold_is_no_onset_whatever_the_segments() -> None:
+    # after a twitch the echo level was set under the old floor; the floor then rose above it.
+    # A bump between the two levels inside the echo window is no onset: otherwise it would fire
+    # only in a segment that also holds a real crossing (segments without one are skipped)
+    e = np.full((1, 800), 0.5)
+    _bump(e, 0, 500, 12, 40.0)
+    _bump(e, 0, 560, 12, 16.0)  # above the echo level (12), below the new on threshold (20)
+    _bump(e, 0, 650, 12, 100.0)
+    y = np.sqrt(e) * np.sign(np.sin(np.arange(800) * 0.9)) * 15.0
+    old = (np.ones(1) * 12.0, np.ones(1) * 4.0, np.ones(1) * 2.0)
+    risen = (old[0] * 20.0 / 12.0, old[1] * 20.0 / 12.0, old[2] * 20.0 / 12.0)
+
+    def onsets(edges: list[int]) -> list[int]:
+        det = TwitchDetector(TwitchConfig(), 1000.0, 1, "uV")
+        out = det.process(y[:, :550], e[:, :550], 0, old, np.array([True]))
+        for a, b in itertools.pairwise(edges):
+            hot = np.asarray((e[:, a:b] > risen[0][:, None]).any(axis=1))
+            out += det.process(y[:, a:b], e[:, a:b], a, risen, hot)
+        return [c.onset_index for c in out]
+
+    whole = onsets([550, 800])
+    assert whole == onsets([550, 600, 800])
+    assert len(whole) == 2
+    assert whole[1] >= 640
