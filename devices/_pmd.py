@@ -11,7 +11,7 @@ no sequence counter.
 from __future__ import annotations
 
 from devices._codec import fields_lsb_first, int_le, uuid16
-from devices.profile import DecodeError
+from devices.profile import CharSpec, DecodeError, GattWrite, ServiceSpec
 
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_POINT_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
@@ -147,3 +147,36 @@ def feature_bitmap(*measurements: int) -> bytes:
     for m in measurements:
         mask |= 1 << m
     return bytes([0x0F]) + mask.to_bytes(2, "little") + bytes(14)
+
+
+# Answers to START that mean "streaming": already streaming happens after a reconnect.
+START_OK = (STATUS_SUCCESS, STATUS_ALREADY_IN_STATE)
+
+
+def pmd_service(*measurements: int) -> ServiceSpec:
+    """The PMD service as the GATT table shows it, advertising ``measurements``."""
+    return ServiceSpec(
+        SERVICE_UUID,
+        (
+            CharSpec(
+                CONTROL_POINT_UUID, ("read", "write", "indicate"), feature_bitmap(*measurements)
+            ),
+            CharSpec(DATA_UUID, ("notify",)),
+        ),
+    )
+
+
+def start_write(command: bytes, measurement: int) -> GattWrite:
+    """Write START ``command`` to the control point and wait for its positive answer."""
+    return GattWrite(
+        CONTROL_POINT_UUID,
+        command,
+        reply_uuid=CONTROL_POINT_UUID,
+        reply_prefix=reply_prefix(OP_START, measurement),
+        ok_status=START_OK,
+    )
+
+
+def stop_write(measurement: int) -> GattWrite:
+    """Write STOP for ``measurement`` to the control point."""
+    return GattWrite(CONTROL_POINT_UUID, stop_command(measurement))

@@ -13,13 +13,10 @@ import numpy as np
 from devices import _pmd
 from devices.battery import battery_service, battery_stream
 from devices.profile import (
-    CharSpec,
     DecodeError,
     DeviceProfile,
     Frame,
-    GattWrite,
     Match,
-    ServiceSpec,
     StreamSpec,
 )
 
@@ -34,7 +31,6 @@ _ECG_WIDTH = 3  # frame type 0: int24 µV
 START_ACC = _pmd.start_command(_pmd.MEAS_ACC, ((0, 2, 200), (1, 2, 16), (2, 2, 8)))
 #: 130 Hz, 14-bit.
 START_ECG = _pmd.start_command(_pmd.MEAS_ECG, ((0, 2, 130), (1, 2, 14)))
-_OK = (_pmd.STATUS_SUCCESS, _pmd.STATUS_ALREADY_IN_STATE)
 
 
 def decode_acc_mg(payload: bytes, what: str) -> tuple[int, list[list[int]]]:
@@ -144,40 +140,15 @@ PROFILE = DeviceProfile(
         battery_stream(),
     ),
     gatt=(
-        ServiceSpec(
-            _pmd.SERVICE_UUID,
-            (
-                CharSpec(
-                    _pmd.CONTROL_POINT_UUID,
-                    ("read", "write", "indicate"),
-                    _pmd.feature_bitmap(_pmd.MEAS_ECG, _pmd.MEAS_ACC),
-                ),
-                CharSpec(_pmd.DATA_UUID, ("notify",)),
-            ),
-        ),
+        _pmd.pmd_service(_pmd.MEAS_ECG, _pmd.MEAS_ACC),
         battery_service(),
     ),
     pre_subscribe=(_pmd.CONTROL_POINT_UUID,),
     init_writes=(
-        GattWrite(
-            _pmd.CONTROL_POINT_UUID,
-            START_ACC,
-            reply_uuid=_pmd.CONTROL_POINT_UUID,
-            reply_prefix=_pmd.reply_prefix(_pmd.OP_START, _pmd.MEAS_ACC),
-            ok_status=_OK,
-        ),
-        GattWrite(
-            _pmd.CONTROL_POINT_UUID,
-            START_ECG,
-            reply_uuid=_pmd.CONTROL_POINT_UUID,
-            reply_prefix=_pmd.reply_prefix(_pmd.OP_START, _pmd.MEAS_ECG),
-            ok_status=_OK,
-        ),
+        _pmd.start_write(START_ACC, _pmd.MEAS_ACC),
+        _pmd.start_write(START_ECG, _pmd.MEAS_ECG),
     ),
-    stop_writes=(
-        GattWrite(_pmd.CONTROL_POINT_UUID, _pmd.stop_command(_pmd.MEAS_ACC)),
-        GattWrite(_pmd.CONTROL_POINT_UUID, _pmd.stop_command(_pmd.MEAS_ECG)),
-    ),
+    stop_writes=(_pmd.stop_write(_pmd.MEAS_ACC), _pmd.stop_write(_pmd.MEAS_ECG)),
     min_mtu=232,
     notes=(
         "subscribe to the PMD control point before writing to it; request MTU >= 232",

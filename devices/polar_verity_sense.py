@@ -17,12 +17,9 @@ from devices._codec import pack_lsb_first
 from devices.battery import battery_service, battery_stream
 from devices.polar_h10 import ACC_CHANNELS, decode_acc_mg
 from devices.profile import (
-    CharSpec,
     DeviceProfile,
     Frame,
-    GattWrite,
     Match,
-    ServiceSpec,
     StreamSpec,
 )
 
@@ -91,32 +88,12 @@ PROFILE = DeviceProfile(
         battery_stream(),
     ),
     gatt=(
-        ServiceSpec(
-            _pmd.SERVICE_UUID,
-            (
-                CharSpec(
-                    _pmd.CONTROL_POINT_UUID,
-                    ("read", "write", "indicate"),
-                    _pmd.feature_bitmap(
-                        _MEAS_PPG, _pmd.MEAS_ACC, _MEAS_PPI, _MEAS_GYRO, _MEAS_MAG, _MEAS_SDK
-                    ),
-                ),
-                CharSpec(_pmd.DATA_UUID, ("notify",)),
-            ),
-        ),
+        _pmd.pmd_service(_MEAS_PPG, _pmd.MEAS_ACC, _MEAS_PPI, _MEAS_GYRO, _MEAS_MAG, _MEAS_SDK),
         battery_service(),
     ),
     pre_subscribe=(_pmd.CONTROL_POINT_UUID,),
-    init_writes=(
-        GattWrite(
-            _pmd.CONTROL_POINT_UUID,
-            START_ACC,
-            reply_uuid=_pmd.CONTROL_POINT_UUID,
-            reply_prefix=_pmd.reply_prefix(_pmd.OP_START, _pmd.MEAS_ACC),
-            ok_status=(_pmd.STATUS_SUCCESS, _pmd.STATUS_ALREADY_IN_STATE),
-        ),
-    ),
-    stop_writes=(GattWrite(_pmd.CONTROL_POINT_UUID, _pmd.stop_command(_pmd.MEAS_ACC)),),
+    init_writes=(_pmd.start_write(START_ACC, _pmd.MEAS_ACC),),
+    stop_writes=(_pmd.stop_write(_pmd.MEAS_ACC),),
     min_mtu=232,
     notes=(
         "subscribe to the PMD control point before writing to it; request MTU >= 232",
