@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.baselines import DATA_DIR
 from processor.model import Chunk, StreamInfo
 
-# the real baselines live outside the repository (same variable as benchmarks/baselines.py)
-REAL = Path(os.environ.get("TWITCHWATCH_REAL_DATA", "/work/shared/data/real"))
+# the real baselines live outside the repository: the same folder benchmarks/baselines.py uses
+REAL = DATA_DIR
 
 
 @cache
