@@ -263,7 +263,12 @@ def _add_wearable_options(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``scan``, ``run`` and ``record`` to the ``twitchwatch`` parser."""
-    p = sub.add_parser("scan", help="list nearby BLE wearables a device profile recognises")
+    p = sub.add_parser(
+        "scan",
+        help="list nearby BLE wearables a device profile recognises",
+        description="Listen for advertisements and list the wearables a device profile "
+        "recognises: address, name, profile, RSSI.",
+    )
     p.add_argument("--timeout", type=_positive, metavar="S", help="listen this long (default 5)")
     p.add_argument("--all", action="store_true", help="also list unrecognised advertisers")
     p.add_argument("--emulate", action="append", metavar="PROFILE", help="scan emulated bands")
@@ -280,7 +285,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_output_options(p)
     p.set_defaults(func=_run)
 
-    p = sub.add_parser("record", help="like run, and write the raw stream to a .twrec file")
+    p = sub.add_parser(
+        "record",
+        help="like run, and write the raw stream to a .twrec file",
+        description="Like run, and also append every notification's bytes with its arrival "
+        "time to a .twrec recording (crash-tolerant) that `twitchwatch replay` reads back "
+        "through the same decoders.",
+    )
     _add_wearable_options(p)
     p.add_argument("--out", required=True, metavar="FILE", help="raw recording to write (.twrec)")
     add_output_options(p)
