@@ -13,13 +13,13 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self, TypeVar
+from typing import IO, TypeVar
 
 import numpy as np
 
 from processor.config.io import ReplayConfig
 from processor.errors import RecordingError
+from processor.io._closing import ClosesOnExit
 from processor.io._timeline import Rechunker, chunk_samples
 from processor.model import Chunk, FloatArray, Gap, StreamInfo
 
@@ -93,7 +93,7 @@ class _Block:
     error: RecordingError | None = None
 
 
-class CsvReader:
+class CsvReader(ClosesOnExit):
     """Streams a ``.csv`` recording as EMG (µV) and optional ACC (g) chunks plus gaps.
 
     The row rate is 1 / median(diff(time_s)) over the first block of rows (2 MiB of text: some
@@ -132,17 +132,6 @@ class CsvReader:
         self.streams = [StreamInfo("emg", self.fs_hz, layout.emg, "uV")]
         if layout.has_acc:
             self.streams.append(StreamInfo("acc", self.fs_hz, _ACC_COLUMNS, "g"))
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the file (idempotent)."""

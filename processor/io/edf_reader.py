@@ -13,14 +13,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import pyedflib
 
 from processor.config.io import ReplayConfig
 from processor.errors import RecordingError
+from processor.io._closing import ClosesOnExit
 from processor.io._timeline import chunk_samples
 from processor.model import Chunk, Gap, StreamInfo
 
@@ -75,7 +75,7 @@ def _unit_scale(path: Path, label: str, unit: str, table: dict[str, float]) -> f
     return table[key]
 
 
-class EdfReader:
+class EdfReader(ClosesOnExit):
     """Streams an ``.edf``/``.bdf`` recording as ``emg`` and ``acc`` chunks in time order.
 
     Raises:
@@ -100,17 +100,6 @@ class EdfReader:
             raise
         self._chunk_ms = cfg.chunk_ms
         self.streams = [spec.info for spec in self._specs]
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the file (idempotent)."""

@@ -14,14 +14,14 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import devices
 from devices import DeviceProfile
 from processor.config.io import ReplayConfig
 from processor.errors import RecordingError
 from processor.io import rawrec_format as fmt
+from processor.io._closing import ClosesOnExit
 from processor.model import Chunk, Gap, JsonValue, RawNotification
 from processor.stages.assemble import DEFAULT_SILENCE_MS, FrameAssembler
 from processor.stages.coalesce import ChunkCoalescer
@@ -32,7 +32,7 @@ _NS_PER_S = 1e9
 _DECLARATION_START = b'{"wearable":'
 
 
-class RawRecordingReader:
+class RawRecordingReader(ClosesOnExit):
     """One wearable of a ``.twrec`` recording, replayed as chunks and gaps.
 
     Attributes:
@@ -119,17 +119,6 @@ class RawRecordingReader:
     def close(self) -> None:
         """Nothing stays open between calls; kept for the RecordingReader protocol."""
         self._closed = True
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Whole lines after the header, parsed; a torn last line is ignored."""

@@ -16,8 +16,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,13 +25,14 @@ import devices
 from devices import DeviceProfile, ganglion, myo
 from processor.errors import RecordingError
 from processor.io import rawrec_format as fmt
+from processor.io._closing import ClosesOnExit
 from processor.model import RawNotification
 
 _TAIL_BYTES = 1 << 16
 _NS_PER_S = 1_000_000_000
 
 
-class RawRecordingWriter:
+class RawRecordingWriter(ClosesOnExit):
     """Appends raw notifications of one or more wearables to a ``.twrec`` file.
 
     Args:
@@ -130,17 +130,6 @@ class RawRecordingWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _prepare_append(self) -> int:
         """Check the header, cut a torn last line, re-learn wearables and the last time."""
