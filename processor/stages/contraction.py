@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processor.config.detection import ContractionConfig, SpasmConfig
-from processor.stages.filters import RunningCount
+from processor.stages.filters import RunningCount, first_true
 
 
 @dataclass(slots=True)
@@ -132,28 +132,28 @@ class ContractionDetector:
         while p < n:
             burst = self.open[ch]
             if burst is None:
-                hits = np.flatnonzero(counts[p:] >= self._on_count)
-                if not hits.size:
+                hit_at = first_true(counts[p:] >= self._on_count)
+                if hit_at < 0:
                     return
-                p += int(hits[0])
+                p += hit_at
                 self.open[ch] = Burst(ch, start + p - self._on_count + 1, opened_index=start + p)
                 self._low_since[ch] = None
                 continue
             low = counts[p:] < self._off_count
             since = self._low_since[ch]
             if since is None:
-                lows = np.flatnonzero(low)
-                stop = p + int(lows[0]) if lows.size else n
+                low_at = first_true(low)
+                stop = p + low_at if low_at >= 0 else n
                 self._maybe_confirm(burst, start, p, stop, confirmed)
-                if not lows.size:
+                if low_at < 0:
                     return
                 p = stop
                 self._low_since[ch] = start + p
                 continue
-            highs = np.flatnonzero(~low)
+            high_at = first_true(~low)
             deadline = since + self._hold_n
-            if highs.size and start + p + int(highs[0]) < deadline:
-                p += int(highs[0])
+            if high_at >= 0 and start + p + high_at < deadline:
+                p += high_at
                 self._low_since[ch] = None
                 continue
             if deadline >= start + n:

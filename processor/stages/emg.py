@@ -95,6 +95,9 @@ class EmgDetector:
         )
         self._lowest = min(on_factor, cfg.contraction.active_factor)
         self.end_index = 0
+        self._seg_offset = 0
+        self._clean = True
+        self._seg_max: FloatCN = np.zeros((n_channels, 0))
 
     def process_cn(self, raw: FloatCN, start_index: int) -> list[EmgRecord]:
         """Run one chunk of channel-major raw samples ``(n_channels, n)``."""
@@ -103,9 +106,15 @@ class EmgDetector:
         records: list[EmgRecord] = list(cond.flags)
         energy = self._envelope.filter(cond.y * cond.y)
         any_bad = bool(cond.bad.any())
+        self._clean = not any_bad
         masked = np.where(cond.bad, 0.0, energy) if any_bad else energy
         bad_at = np.flatnonzero(cond.bad.any(axis=0)) if any_bad else None
         refresh = self.noise.refresh_n
+        # maxima of the refresh segments of this chunk, taken once for the fast path
+        offset = (-start_index) % refresh
+        self._seg_offset = offset
+        cuts = np.arange(offset or refresh, n, refresh)
+        self._seg_max = np.maximum.reduceat(energy, np.append(0, cuts), axis=1) if n else energy
         a = 0
         while a < n:
             quiet_to = self._quiet_prefix(cond.y, energy, bad_at, start_index, a)
@@ -148,32 +157,35 @@ class EmgDetector:
         """
         n = int(y.shape[1])
         noise = self.noise
-        stop = self._clean_until(bad_at, a, n)
-        if stop <= a or self._twitch.busy or self._bursts.busy or not noise.ready.all():
+        idle = not (self._twitch.busy or self._bursts.busy) and bool(noise.ready.all())
+        stop = self._clean_until(bad_at, a, n) if idle else a
+        if stop <= a:
             return a
         refresh, decim = noise.refresh_n, noise.decim_n
+        offset = self._seg_offset  # ``a`` is always the start of a refresh segment of the chunk
+        seg0 = a // refresh if offset == 0 else (0 if a == 0 else (a - offset) // refresh + 1)
+        seg_max = self._seg_max
         abs0 = start + a
         first_refresh = a + ((-abs0) % refresh or refresh)  # first refresh after this sample
         first_dec = a + (-abs0) % decim
         lowest = self._lowest
         if first_refresh > n:  # no refresh ahead: one floor for the rest of the chunk
-            if stop < n or (energy[:, a:].max(axis=1) > noise.floor * lowest).any():
+            if stop < n or (seg_max[:, seg0] > noise.floor * lowest).any():
                 return a
             noise.process(energy[:, first_dec::decim], None)
             self._twitch.skip(y[:, a:], energy[:, a:])
             return n
         # the first segment has the current floor: a crossing there ends the fast path cheaply
-        first_loud = (
-            stop < first_refresh
-            or (energy[:, a:first_refresh].max(axis=1) > noise.floor * lowest).any()
-        )
+        first_loud = stop < first_refresh or (seg_max[:, seg0] > noise.floor * lowest).any()
         history = None if first_loud else noise.chronological()
         if history is None:
             return a
         # look a bounded number of refreshes ahead: the cost stays linear in long chunks
         lim = min(n, first_refresh + (_LOOKAHEAD_REFRESHES - 1) * refresh)
-        bounds = np.arange(first_refresh, lim + 1, refresh)  # refreshes after these samples
-        seg_starts = np.concatenate([[a], bounds[bounds < lim]])
+        n_bounds = (lim - first_refresh) // refresh + 1  # refreshes up to lim, after samples
+        bounds = np.arange(n_bounds) * refresh + first_refresh  # first_refresh + k * refresh
+        # segment k ends at bound k (the last one at lim when lim is not a refresh)
+        n_segs = n_bounds if int(bounds[-1]) == lim else n_bounds + 1
         values = energy[:, first_dec:lim:decim]
         cap = history.shape[1]
         pushed = (bounds - first_dec + decim - 1) // decim  # decimated values before each bound
@@ -182,16 +194,16 @@ class EmgDetector:
         mid = cap // 2
         medians = np.maximum(np.partition(windows, mid, axis=2)[:, :, mid], 1e-12)
         seg_floor = np.concatenate([noise.floor[:, np.newaxis], medians], axis=1)
-        seg_max = np.maximum.reduceat(energy[:, :lim], seg_starts, axis=1)
-        loud = (seg_max > seg_floor[:, : seg_starts.size] * lowest).any(axis=0)
-        seg_ends = np.append(seg_starts[1:], lim)
-        loud |= seg_ends > stop
-        quiet = int(np.argmax(loud)) if loud.any() else seg_starts.size
+        ahead_max = seg_max[:, seg0 : seg0 + n_segs]
+        loud = (ahead_max > seg_floor[:, :n_segs] * lowest).any(axis=0)
+        quiet = int(loud.argmax()) if loud.any() else n_segs
+        if stop < lim:  # segments ending after a bad sample are not quiet
+            quiet = min(quiet, (stop - first_refresh) // refresh + 1)
         if quiet == 0:
             return a
-        end = int(seg_ends[quiet - 1])
+        end = min(first_refresh + (quiet - 1) * refresh, lim)
         noise.process(values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]], None)
-        passed = int(np.searchsorted(bounds, end, side="right"))  # refreshes inside the prefix
+        passed = min(quiet, n_bounds)  # refreshes inside the prefix
         if passed:
             noise.set_floor(medians[:, passed - 1])
         self._twitch.skip(y[:, a:end], energy[:, a:end])
@@ -229,9 +241,10 @@ class EmgDetector:
         decim = self.noise.decim_n
         first = (-start) % decim
         pick = slice(first, None, decim)
-        valid = ~bad[:, pick]
+        valid = None if self._clean else ~bad[:, pick]
         if counts is not None:
-            valid &= counts[:, pick] < self._bursts.freeze_count
+            frozen = counts[:, pick] < self._bursts.freeze_count
+            valid = frozen if valid is None else valid & frozen
         self.noise.process(energy[:, pick], valid)
         self._decide_twitches(start + y.shape[1], records)
 

@@ -21,6 +21,14 @@ except ImportError:  # pragma: no cover - fall back to the public API on other s
 FloatCN = NDArray[np.float64]
 
 
+def first_true(mask: NDArray[np.bool_]) -> int:
+    """Index of the first true flag of a 1-D ``mask`` (-1: none), without allocating."""
+    if not mask.size:
+        return -1
+    at = int(mask.argmax())
+    return at if mask[at] else -1
+
+
 def bandpass_sos(low_hz: float, high_hz: float, fs_hz: float, order: int) -> FloatCN:
     """Butterworth band-pass as SOS; the high edge must already be below Nyquist."""
     if high_hz <= low_hz:

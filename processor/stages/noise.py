@@ -42,6 +42,7 @@ class NoiseFloor:
         self.floor = np.full(self._n, np.inf)
         self.ready = np.zeros(self._n, dtype=bool)
         self._aligned = True
+        self._full = False  # every channel's history is full (it stays so until reset)
 
     def process(self, values: FloatCN, valid: NDArray[np.bool_] | None) -> None:
         """Push decimated envelope values ``(n_channels, k)`` where ``valid`` (None: all)."""
@@ -65,7 +66,9 @@ class NoiseFloor:
                 cols = (self._pos[:, np.newaxis] + np.arange(k)) % cap
                 self._values[self._rows, cols] = values
                 self._pos = (self._pos + k) % cap
-            self._count = np.minimum(self._count + k, cap)
+            if not self._full:
+                self._count = np.minimum(self._count + k, cap)
+                self._full = bool((self._count >= cap).all())
             self._aligned = k >= cap or self._aligned
             return
         # each channel appends its valid values in order; only its last ``cap`` ones survive
@@ -76,12 +79,14 @@ class NoiseFloor:
         slots = (self._pos[rows] + rank[rows, cols]) % cap
         self._values[rows, slots] = values[rows, cols]
         self._pos = (self._pos + np.minimum(kept, cap)) % cap
-        self._count = np.minimum(self._count + kept, cap)
+        if not self._full:
+            self._count = np.minimum(self._count + kept, cap)
+            self._full = bool((self._count >= cap).all())
         self._aligned = bool((self._pos == self._pos[0]).all())
 
     def chronological(self) -> FloatCN | None:
         """The full history oldest first ``(n_channels, capacity)``, None until it is full."""
-        if (self._count < self._cap).any():
+        if not self._full:
             return None
         if self._aligned:
             pos = int(self._pos[0])
@@ -97,10 +102,14 @@ class NoiseFloor:
 
     def refresh(self) -> None:
         """Recompute the floor from the history (called at refresh boundaries)."""
-        full = self._count >= self._cap
-        if full.all():
+        if self._full:
             mid = self._cap // 2
-            self.floor = np.partition(self._values, mid, axis=1)[:, mid].copy()
+            floor = np.partition(self._values, mid, axis=1)[:, mid]
+            self.ready = self._count >= self._warm
+            if self.ready.all():  # the common case, without the masking below
+                self.floor = np.maximum(floor, 1e-12)
+                return
+            self.floor = floor.copy()
         else:
             for ch in range(self._n):
                 filled = int(self._count[ch])

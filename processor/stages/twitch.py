@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from processor.config.detection import TwitchConfig
 from processor.stages.contraction import Burst
-from processor.stages.filters import FloatCN
+from processor.stages.filters import FloatCN, first_true
 
 _IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
 _END_OF_PEAK = 0.02  # a big twitch has ended once its energy fell to 2 % of its peak
@@ -205,17 +205,17 @@ class TwitchDetector:
             elif state == _ACTIVE:
                 p = self._follow(ch, row, start, p, n, thr=(thr_on, thr_off), out=out)
             elif state == _LONG:
-                lows = np.flatnonzero(row[p:] <= thr_off)
-                if not lows.size:
+                low_at = first_true(row[p:] <= thr_off)
+                if low_at < 0:
                     break
-                p += int(lows[0])
+                p += low_at
                 self._state[ch] = _IDLE
             else:
                 limit = self._onset[ch] + self._merge_n - start
                 again = max(thr_on, self._peak[ch] * _END_OF_PEAK)
-                hits = np.flatnonzero(row[p : max(p, min(n, limit))] > again)
-                if hits.size:
-                    p += int(hits[0])
+                hit_at = first_true(row[p : max(p, min(n, limit))] > again)
+                if hit_at >= 0:
+                    p += hit_at
                     self._state[ch] = _ACTIVE
                     continue
                 close_at = max(self._end[ch], self._onset[ch] + self._merge_n)
@@ -234,12 +234,12 @@ class TwitchDetector:
         if echo_stop > p:
             # above the current on threshold too: the echo level was set under an older floor,
             # and a crossing below it must not count (segments without one are skipped)
-            loud = np.flatnonzero(on[p:echo_stop] & (row[p:echo_stop] > self._echo_level[ch]))
-            if loud.size:
-                return p + int(loud[0])
+            loud_at = first_true(on[p:echo_stop] & (row[p:echo_stop] > self._echo_level[ch]))
+            if loud_at >= 0:
+                return p + loud_at
             p = echo_stop
-        hits = np.flatnonzero(on[p:])
-        return p + int(hits[0]) if hits.size else -1
+        hit_at = first_true(on[p:])
+        return p + hit_at if hit_at >= 0 else -1
 
     def _follow(
         self,
