@@ -10,8 +10,10 @@ no sequence counter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from devices._codec import fields_lsb_first, int_le, uuid16
-from devices.profile import CharSpec, DecodeError, GattWrite, ServiceSpec
+from devices.profile import CharSpec, DecodeError, Frame, GattWrite, ServiceSpec, StreamSpec
 
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_POINT_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
@@ -180,3 +182,25 @@ def start_write(command: bytes, measurement: int) -> GattWrite:
 def stop_write(measurement: int) -> GattWrite:
     """Write STOP for ``measurement`` to the control point."""
     return GattWrite(CONTROL_POINT_UUID, stop_command(measurement))
+
+
+def data_stream(
+    name: str,
+    measurement: int,
+    *,
+    fs_hz: float,
+    channels: tuple[str, ...],
+    unit: str,
+    decode: Callable[[bytes], Frame],
+) -> StreamSpec:
+    """A stream carried on the shared PMD data characteristic, told apart by the frame's type."""
+    return StreamSpec(
+        name=name,
+        char_uuids=(DATA_UUID,),
+        fs_hz=fs_hz,
+        channels=channels,
+        unit=unit,
+        decode=decode,
+        accepts=lambda payload: frame_kind(payload) == measurement,
+        has_device_time=True,
+    )

@@ -17,7 +17,6 @@ from devices.profile import (
     DeviceProfile,
     Frame,
     Match,
-    StreamSpec,
 )
 
 ACC_CHANNELS = ("acc_x", "acc_y", "acc_z")
@@ -99,14 +98,6 @@ def encode_ecg(samples_uv: list[int], device_time_ns: int) -> bytes:
     return bytes([_pmd.MEAS_ECG]) + stamp.to_bytes(8, "little") + bytes([0x00]) + body
 
 
-def _is_acc(payload: bytes) -> bool:
-    return _pmd.frame_kind(payload) == _pmd.MEAS_ACC
-
-
-def _is_ecg(payload: bytes) -> bool:
-    return _pmd.frame_kind(payload) == _pmd.MEAS_ECG
-
-
 PROFILE = DeviceProfile(
     key="polar_h10",
     version=1,
@@ -117,25 +108,16 @@ PROFILE = DeviceProfile(
         manufacturer_ids=_pmd.POLAR_COMPANY_IDS,
     ),
     streams=(
-        StreamSpec(
-            name="acc",
-            char_uuids=(_pmd.DATA_UUID,),
+        _pmd.data_stream(
+            "acc",
+            _pmd.MEAS_ACC,
             fs_hz=ACC_RATE_HZ,
             channels=ACC_CHANNELS,
             unit="g",
             decode=decode_acc,
-            accepts=_is_acc,
-            has_device_time=True,
         ),
-        StreamSpec(
-            name="ecg",
-            char_uuids=(_pmd.DATA_UUID,),
-            fs_hz=ECG_RATE_HZ,
-            channels=("ecg",),
-            unit="uV",
-            decode=decode_ecg,
-            accepts=_is_ecg,
-            has_device_time=True,
+        _pmd.data_stream(
+            "ecg", _pmd.MEAS_ECG, fs_hz=ECG_RATE_HZ, channels=("ecg",), unit="uV", decode=decode_ecg
         ),
         battery_stream(),
     ),

@@ -20,7 +20,6 @@ from devices.profile import (
     DeviceProfile,
     Frame,
     Match,
-    StreamSpec,
 )
 
 ACC_RATE_HZ = 52.0
@@ -75,15 +74,13 @@ PROFILE = DeviceProfile(
         manufacturer_ids=_pmd.POLAR_COMPANY_IDS,
     ),
     streams=(
-        StreamSpec(
-            name="acc",
-            char_uuids=(_pmd.DATA_UUID,),
+        _pmd.data_stream(
+            "acc",
+            _pmd.MEAS_ACC,
             fs_hz=ACC_RATE_HZ,
             channels=ACC_CHANNELS,
             unit="g",
             decode=decode_acc,
-            accepts=lambda payload: _pmd.frame_kind(payload) == _pmd.MEAS_ACC,
-            has_device_time=True,
         ),
         battery_stream(),
     ),
