@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from processor.config.detection import NoiseConfig, VisibilityConfig
 from processor.stages.accel import AccFeatures
@@ -78,3 +82,23 @@ def test_reseed_after_a_gap_keeps_working_without_filters() -> None:
     features.reseed()
     features.process_cn(_rest(10.0, 1.0, seed=5), 60)
     assert features.end_index == 70
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    fs=st.sampled_from([10.0, 50.0, 200.0]),
+    cuts=st.lists(st.integers(1, 1999), unique=True, max_size=25).map(sorted),
+)
+def test_features_do_not_depend_on_the_chunking(fs: float, cuts: list[int]) -> None:
+    """Random cut points give exactly the windows one pass gives (movement and MMG ratio)."""
+    acc = _rest(fs, 2000 / fs, seed=7)
+    acc[:, 600:640] += 0.05 * np.sin(np.arange(40) * 0.9)  # a transient
+    acc[0, 1200:1500] += np.linspace(0.0, 0.3, 300)  # a limb movement
+    whole, parts = _features(fs), _features(fs)
+    whole.process_cn(acc, 0)
+    edges = [0, *cuts, acc.shape[1]]
+    for a, b in itertools.pairwise(edges):
+        parts.process_cn(acc[:, a:b], a)
+    for first in range(0, 2000, 37):
+        last = min(first + 60, 1999)
+        assert parts.window(first, last) == whole.window(first, last)
