@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import real_activity
 from benchmarks.cases import AMPLITUDE_BINS_UV, Case, build_cases
 from benchmarks.detectors import DETECTORS, Detection
 from benchmarks.scoring import SpasmScore, TwitchScore, score_spasms, score_twitches
@@ -339,6 +340,8 @@ def main() -> None:
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1, default=float), encoding="utf-8")
+    # whole real recordings with genuine voluntary contractions (python -m benchmarks.real_activity)
+    real_activity.report(real_activity.evaluate(verbose=False))
 
 
 if __name__ == "__main__":

@@ -131,6 +131,18 @@ class TwitchConfig:
     near_contraction_after_ms: float = setting(
         400.0, unit="ms", ge=0, doc="twitches this soon before a contraction are suppressed"
     )
+    background_ms: float = setting(
+        300.0,
+        unit="ms",
+        ge=0,
+        le=1000,
+        doc="background window before a twitch onset, streams >= low_rate_hz (0: off)",
+    )
+    max_background_factor: float = setting(
+        1.5,
+        gt=0,
+        doc="a twitch whose background (lower-quartile energy) exceeds this x floor is voluntary",
+    )
     train_max_ms: float = setting(
         1000.0,
         unit="ms",
@@ -167,6 +179,14 @@ class SpasmConfig:
         0.0, ge=0, doc="envelope irregularity needed (CV of the 10 Hz envelope)"
     )
     min_rms_factor: float = setting(5.0, ge=0, doc="RMS must exceed this x the rest RMS")
+    coactivation_factor: float = setting(
+        3.0,
+        ge=0,
+        doc="another channel this active (median energy x its floor) means voluntary (0: off)",
+    )
+    coactivation_ms: float = setting(
+        1000.0, unit="ms", gt=0, le=60000, doc="co-activation is looked for this long from onset"
+    )
 
 
 @dataclass(frozen=True, slots=True)

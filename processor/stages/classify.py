@@ -94,13 +94,20 @@ def twitch_confidence(peak_ratio: float, on_factor: float) -> float:
 
 
 def spasm_rule(
-    cfg: DetectionConfig, *, envelope_cv: float, rms_factor: float, movement_mg: float | None
+    cfg: DetectionConfig,
+    *,
+    envelope_cv: float,
+    rms_factor: float,
+    movement_mg: float | None,
+    coactive_channels: int = 0,
 ) -> tuple[bool, float, list[str]]:
     """(is a spasm, confidence, reasons it is not) for a burst that lasted ``confirm_ms``."""
     sp = cfg.spasm
     reasons = []
     if movement_mg is not None and movement_mg > sp.max_movement_mg:
         reasons.append("movement")
+    if coactive_channels > 0:
+        reasons.append("coactivation")
     if envelope_cv < sp.min_envelope_cv:
         reasons.append("regular_envelope")
     if rms_factor < sp.min_rms_factor:

@@ -32,6 +32,7 @@ class Burst:
         opened_index: sample at which the detector opened it (after the duty window filled).
         ended_by: None when the activity itself ended; otherwise why it was cut short while
             still going on (``"end_of_stream"``, ``"gap"``, ``"rate_change"``).
+        floors_at_open: every channel's noise floor when it was opened (co-activation).
     """
 
     channel: int
@@ -42,6 +43,7 @@ class Burst:
     energy: list[float] = field(default_factory=list)
     opened_index: int = 0
     ended_by: str | None = None
+    floors_at_open: list[float] = field(default_factory=list)
 
 
 def envelope_stats(energy: list[float], block: int) -> tuple[float, float]:

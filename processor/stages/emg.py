@@ -15,11 +15,14 @@ from numpy.typing import NDArray
 from processor.config.detection import DetectionConfig
 from processor.stages.conditioning import Conditioner, QualityFlag
 from processor.stages.contraction import Burst, ContractionDetector, envelope_stats
+from processor.stages.energy_history import EnergyHistory
 from processor.stages.filters import FloatCN, MovingMean
 from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector
 
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
+_ECHO_MS = 150.0  # a big twitch's band-pass ringing, skipped before the after-background
+_RINGING_OF_PEAK = 0.01  # notch ringing after a big twitch: 1 % of its energy (10 % amplitude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class BurstConfirmed:
     burst: Burst
     envelope_cv: float
     rms_factor: float
+    coactive_channels: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,24 @@ class EmgDetector:
         self._delay_n = self._after_n + self._bursts.lag_n
         self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
         self._cv_block = max(1, round(50.0 / cfg.noise.decimate_ms))
+        confirm_n = round(cfg.spasm.confirm_ms * fs_hz / 1000)
+        refresh_n = self.noise.refresh_n
+        # the window must lie before the segment holding the confirmation in any chunking
+        self._coact_n = min(
+            round(cfg.spasm.coactivation_ms * fs_hz / 1000), confirm_n - 2 * refresh_n
+        )
+        # at consumer rates a 10-25 Hz twitch train's ringing fills the window like a contraction
+        low_rate = fs_hz < tw.low_rate_hz
+        self._background_n = 0 if low_rate else round(tw.background_ms * fs_hz / 1000)
+        self._background_gap_n = round(15.0 * fs_hz / 1000)  # clear of the twitch's own rise
+        self._echo_n = round(_ECHO_MS * fs_hz / 1000)
+        # twitches are decided at most a quiet look-ahead after their delay: keep that much too
+        decide_n = self._delay_n + self._twitch.lookback_n + (_LOOKAHEAD_REFRESHES + 2) * refresh_n
+        self._history = EnergyHistory(
+            n_channels,
+            self.noise.decim_n,
+            max(confirm_n, decide_n + self._background_n) + refresh_n,
+        )
         self._recent: list[list[Burst]] = [[] for _ in range(n_channels)]
         self._pending: list[TwitchFound] = []
         self._factors = np.array(
@@ -173,6 +195,7 @@ class EmgDetector:
             if stop < n or (seg_max[:, seg0] > noise.floor * lowest).any():
                 return a
             noise.process(energy[:, first_dec::decim], None)
+            self._history.push(energy[:, first_dec::decim], start + first_dec)
             self._twitch.skip(y[:, a:], energy[:, a:])
             return n
         # the first segment has the current floor: a crossing there ends the fast path cheaply
@@ -202,7 +225,9 @@ class EmgDetector:
         if quiet == 0:
             return a
         end = min(first_refresh + (quiet - 1) * refresh, lim)
-        noise.process(values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]], None)
+        taken = values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]]
+        noise.process(taken, None)
+        self._history.push(taken, start + first_dec)
         passed = min(quiet, n_bounds)  # refreshes inside the prefix
         if passed:
             noise.set_floor(medians[:, passed - 1])
@@ -246,6 +271,7 @@ class EmgDetector:
             frozen = counts[:, pick] < self._bursts.freeze_count
             valid = frozen if valid is None else valid & frozen
         self.noise.process(energy[:, pick], valid)
+        self._history.push(masked[:, pick], start + first)
         self._decide_twitches(start + y.shape[1], records)
 
     def _burst_step(
@@ -262,6 +288,7 @@ class EmgDetector:
             ch = burst.channel
             if burst not in self._recent[ch]:
                 self._recent[ch].append(burst)
+                burst.floors_at_open = floor.tolist()
             if burst.confirm_index is not None and burst not in confirmed:
                 continue
             stop = start + n if burst.confirm_index is None else burst.confirm_index
@@ -272,7 +299,10 @@ class EmgDetector:
                 burst.energy.extend(vals.tolist())
             if burst in confirmed:
                 cv, rms = envelope_stats(burst.energy, self._cv_block)
-                out.append(BurstConfirmed(burst, cv, rms))
+                coactive = self._history.coactive(
+                    burst, self._coact_n, self._cfg.spasm.coactivation_factor
+                )
+                out.append(BurstConfirmed(burst, cv, rms, coactive))
         return out, ended, counts
 
     def _decide_twitches(self, processed_to: int, records: list[EmgRecord]) -> None:
@@ -282,7 +312,7 @@ class EmgDetector:
         for found in self._pending:
             if found.decided_index >= processed_to:
                 keep.append(found)
-            elif not self._near_burst(found):
+            elif not self._near_burst(found) and not self._on_background(found):
                 records.append(found)
         self._pending = keep
         # a burst may still matter to a pending twitch or to one not yet found, whose onset can
@@ -295,6 +325,33 @@ class EmgDetector:
                 b for b in self._recent[ch] if b.end_index is None or b.end_index >= horizon
             ]
 
+    def _on_background(self, found: TwitchFound) -> bool:
+        """Whether the twitch rides on an interference pattern (voluntary activity).
+
+        At rest the lower quartile of the energy around a twitch is about half the noise floor
+        (the floor is a median of the same envelope); inside a contraction too weak or patchy
+        to form a burst it is several times higher, before or after the twitch. A lower
+        quartile ignores the discharges of a doublet or a 25 Hz train. Only samples before the
+        decision sample count, so the answer is the same whatever the chunking.
+        """
+        if self._background_n == 0:
+            return False
+        twitch, gap = found.twitch, self._background_gap_n
+        limit = self._cfg.twitch.max_background_factor * twitch.floor
+        ch = twitch.channel
+        before = self._history.lower_quartile(
+            ch, twitch.onset_index - self._background_n, twitch.onset_index - gap
+        )
+        # after a big twitch the band-pass rings for ~100 ms: look past that
+        after_start = twitch.end_index + self._echo_n
+        after_end = min(after_start + self._background_n, found.decided_index)
+        after = self._history.lower_quartile(ch, after_start, after_end)
+        # the mains notch (Q 30) rings for a few hundred ms after a big twitch
+        after_limit = max(limit, _RINGING_OF_PEAK * twitch.peak_ratio * twitch.floor)
+        return (before is not None and before > limit) or (
+            after is not None and after > after_limit
+        )
+
     def _near_burst(self, found: TwitchFound) -> bool:
         """Whether a contraction surrounds the twitch, as known at its decision sample.
 
@@ -305,7 +362,7 @@ class EmgDetector:
         twitch = found.twitch
         decided = found.decided_index
         known_at = twitch.end_index + self._delay_n  # <= the decision sample in any chunking
-        for burst in self._recent[twitch.channel]:
+        for burst in (b for recent in self._recent for b in recent):
             if burst.opened_index > decided:
                 continue
             if burst.onset_index > twitch.end_index + self._after_n:
@@ -333,6 +390,10 @@ class EmgDetector:
             if burst not in self._recent[burst.channel]:
                 self._recent[burst.channel].append(burst)
             records.append(BurstEnded(burst))
-        records.extend(found for found in self._pending if not self._near_burst(found))
+        records.extend(
+            found
+            for found in self._pending
+            if not self._near_burst(found) and not self._on_background(found)
+        )
         self._pending = []
         return records

@@ -342,12 +342,14 @@ class Pipeline:
             envelope_cv=confirmed.envelope_cv,
             rms_factor=confirmed.rms_factor,
             movement_mg=movement,
+            coactive_channels=confirmed.coactive_channels,
         )
         self._spasms[key] = is_spasm
         self._burst_evidence[key] = {
             "envelope_cv": round(confirmed.envelope_cv, 3),
             "rms_factor": round(confirmed.rms_factor, 3),
             "movement_mg": None if movement is None else round(movement, 3),
+            "coactive_channels": confirmed.coactive_channels,
             "not_spasm_because": list(reasons),
             "confidence": confidence,
         }

@@ -43,6 +43,7 @@ class TwitchCandidate:
         final_index: sample at which the detector closed it (end of the refractory window).
         peak_to_peak: peak-to-peak amplitude of the conditioned signal (µV or counts).
         peak_ratio: envelope maximum over the noise floor.
+        floor: the noise floor (energy) the twitch was detected against.
     """
 
     channel: int
@@ -51,6 +52,7 @@ class TwitchCandidate:
     final_index: int
     peak_to_peak: float
     peak_ratio: float
+    floor: float = 0.0
 
 
 class TwitchDetector:
@@ -338,4 +340,4 @@ class TwitchDetector:
             strict_on, strict_pp = self._strict
             if ratio < strict_on or pp < strict_pp * noise_rms:
                 return None
-        return TwitchCandidate(ch, onset, end, close_at, pp, ratio)
+        return TwitchCandidate(ch, onset, end, close_at, pp, ratio, floor)

@@ -1,0 +1,89 @@
+"""Recent decimated energy of every channel, for decisions that look around an event.
+
+Two decisions need it:
+
+* **co-activation**: a cramp starts in one muscle, often in part of one head (Ross & Thomas
+  1995), while a voluntary movement recruits synergists together through common drive: a knee
+  extension drives rectus femoris and vastus medialis, a fist drives most of a Myo's eight
+  electrodes. Without limb movement in an accelerometer (isometric holds have none) this is the
+  EMG's own evidence;
+* **background activity**: a twitch riding on an interference pattern too weak or patchy to
+  form a burst is voluntary activity.
+
+Values sit at absolute decimated indices (multiples of ``decim_n``) and every question names
+an absolute sample range that lies before the decision sample, so the answers are the same
+whatever the chunking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processor.stages.contraction import Burst
+from processor.stages.filters import FloatCN
+
+_MIN_VALUES = 4  # fewer values than this make no quartile
+
+
+class EnergyHistory:
+    """Decimated energy of all channels over a trailing window (absolute sample clock).
+
+    Args:
+        n_channels: number of channels.
+        decim_n: samples between two decimated values (they sit at multiples of ``decim_n``).
+        keep_n: samples of history to keep.
+    """
+
+    def __init__(self, n_channels: int, decim_n: int, keep_n: int) -> None:
+        self._n = n_channels
+        self._decim = decim_n
+        self._keep = max(1, keep_n // decim_n + 2)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history."""
+        self._values: FloatCN = np.zeros((self._n, 0))
+        self._next: int | None = None  # decimated index of the next value pushed
+
+    def push(self, values: FloatCN, first_index: int) -> None:
+        """Append decimated values ``(n_channels, m)``; the first one is at ``first_index``."""
+        if values.shape[1] == 0:
+            return
+        k = first_index // self._decim
+        if self._next is not None and k != self._next:
+            self._values = np.zeros((self._n, 0))  # a jump in the clock: start again
+        self._next = k + values.shape[1]
+        joined = np.concatenate([self._values, values], axis=1)
+        self._values = joined[:, max(0, joined.shape[1] - self._keep) :]
+
+    def span(self, lo_index: int, hi_index: int) -> FloatCN:
+        """Values at samples ``[lo_index, hi_index)`` still held, ``(n_channels, m)``."""
+        if self._next is None:
+            return self._values[:, :0]
+        first = self._next - self._values.shape[1]
+        lo = max(0, -(-lo_index // self._decim) - first)
+        hi = max(lo, -(-hi_index // self._decim) - first)
+        return self._values[:, lo:hi]
+
+    def lower_quartile(self, channel: int, lo_index: int, hi_index: int) -> float | None:
+        """Lower quartile of one channel over ``[lo_index, hi_index)`` (None: under 4 values)."""
+        values = self.span(lo_index, hi_index)[channel]
+        if values.size < _MIN_VALUES:
+            return None
+        k = values.size // 4
+        return float(np.partition(values, k)[k])
+
+    def coactive(self, burst: Burst, window_n: int, factor: float) -> int:
+        """How many other channels were active over ``window_n`` after ``burst``'s onset.
+
+        Active: a median above ``factor`` x the channel's floor when the burst was opened
+        (before the movement could raise it); a ``factor`` of 0 turns the check off.
+        """
+        if factor <= 0 or window_n <= 0 or not burst.floors_at_open:
+            return 0
+        span = self.span(burst.onset_index, burst.onset_index + window_n)
+        if span.shape[1] == 0:
+            return 0
+        level = np.median(span, axis=1) / np.maximum(np.asarray(burst.floors_at_open), 1e-300)
+        level[burst.channel] = 0.0
+        return int((level > factor).sum())
