@@ -169,6 +169,14 @@ def screen_spikes(
     return windows
 
 
+def mask_to_windows(mask: NDArray[np.bool_], fs_hz: float) -> list[tuple[float, float]]:
+    """Runs of True in ``mask`` (shape (n,)) as (start_s, end_s)."""
+    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    pairs = zip(edges[::2], edges[1::2], strict=True)
+    return [(float(a) / fs_hz, float(b) / fs_hz) for a, b in pairs]
+
+
 def crop(x: FloatArray, fs_hz: float, windows: list[tuple[float, float]]) -> FloatArray:
     """``x`` (shape (n, ...)) with the windows cut out, pieces joined by 20 ms crossfades."""
     keep = np.ones(x.shape[0], dtype=bool)
@@ -244,13 +252,7 @@ def myo_rest_uv() -> FloatArray:
     rms = np.sqrt(np.convolve(power, np.ones(win) / win, mode="same"))
     loud = rms > 2.0 * float(np.median(rms[labels == 1]))
     loud = ndimage.binary_dilation(loud, iterations=win // 2)
-    edges = np.flatnonzero(np.diff(loud.astype(np.int8))) + 1
-    windows = [
-        (p[0] / MYO_FS_HZ, (p[-1] + 1) / MYO_FS_HZ)
-        for p in np.split(np.arange(loud.shape[0]), edges)
-        if p.size and loud[p[0]]
-    ]
-    return crop(x, MYO_FS_HZ, windows) * MYO_UV_PER_COUNT
+    return crop(x, MYO_FS_HZ, mask_to_windows(loud, MYO_FS_HZ)) * MYO_UV_PER_COUNT
 
 
 MYO_QUIET_CHANNELS = (0, 5, 6, 7)

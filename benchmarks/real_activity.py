@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from benchmarks import baselines
+from benchmarks.baselines import mask_to_windows
 from benchmarks.detectors import Detection, merge_event_lines
 from benchmarks.scoring import WARMUP_S
 from processor.config import DetectionConfig
@@ -60,14 +61,6 @@ class RealRecording:
     @property
     def duration_s(self) -> float:
         return float(self.emg.shape[0] / self.fs_hz)
-
-
-def mask_to_windows(mask: NDArray[np.bool_], fs_hz: float) -> list[Window]:
-    """Runs of True in ``mask`` (shape (n,)) as (start_s, end_s)."""
-    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(padded))
-    pairs = zip(edges[::2], edges[1::2], strict=True)
-    return [(float(a) / fs_hz, float(b) / fs_hz) for a, b in pairs]
 
 
 def widen(windows: list[Window], pad_s: float, duration_s: float) -> list[Window]:

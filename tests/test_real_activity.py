@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from benchmarks import baselines
+from benchmarks.baselines import mask_to_windows
 from benchmarks.real_activity import (
     PAD_S,
     lower_limb_windows,
-    mask_to_windows,
     myo_windows,
     widen,
 )

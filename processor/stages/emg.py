@@ -15,14 +15,12 @@ from numpy.typing import NDArray
 from processor.config.detection import DetectionConfig
 from processor.stages.conditioning import Conditioner, QualityFlag
 from processor.stages.contraction import Burst, ContractionDetector, envelope_stats
-from processor.stages.energy_history import EnergyHistory
+from processor.stages.energy_history import BackgroundWindow, EnergyHistory
 from processor.stages.filters import FloatCN, MovingMean
 from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector
 
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
-_ECHO_MS = 150.0  # a big twitch's band-pass ringing, skipped before the after-background
-_RINGING_OF_PEAK = 0.01  # notch ringing after a big twitch: 1 % of its energy (10 % amplitude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +86,8 @@ class EmgDetector:
         tw = cfg.twitch
         self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
-        on_factor = tw.low_rate_on_factor if fs_hz < tw.low_rate_hz else tw.on_factor
+        low_rate = fs_hz < tw.low_rate_hz
+        on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
         self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
         self._cv_block = max(1, round(50.0 / cfg.noise.decimate_ms))
@@ -99,18 +98,17 @@ class EmgDetector:
             round(cfg.spasm.coactivation_ms * fs_hz / 1000), confirm_n - 2 * refresh_n
         )
         # at consumer rates a 10-25 Hz twitch train's ringing fills the window like a contraction
-        low_rate = fs_hz < tw.low_rate_hz
-        self._background_n = 0 if low_rate else round(tw.background_ms * fs_hz / 1000)
-        self._background_gap_n = round(15.0 * fs_hz / 1000)  # clear of the twitch's own rise
-        self._echo_n = round(_ECHO_MS * fs_hz / 1000)
+        self._background = None if low_rate else BackgroundWindow.of(tw, fs_hz)
+        background_n = 0 if self._background is None else self._background.window_n
         # twitches are decided at most a quiet look-ahead after their delay: keep that much too
         decide_n = self._delay_n + self._twitch.lookback_n + (_LOOKAHEAD_REFRESHES + 2) * refresh_n
         self._history = EnergyHistory(
             n_channels,
             self.noise.decim_n,
-            max(confirm_n, decide_n + self._background_n) + refresh_n,
+            max(confirm_n, decide_n + background_n) + refresh_n,
         )
-        self._recent: list[list[Burst]] = [[] for _ in range(n_channels)]
+        # every channel's: a contraction anywhere on the wearable makes nearby twitches voluntary
+        self._recent: list[Burst] = []
         self._pending: list[TwitchFound] = []
         self._factors = np.array(
             [on_factor, tw.off_factor, tw.onset_factor, cfg.contraction.active_factor]
@@ -194,8 +192,7 @@ class EmgDetector:
         if first_refresh > n:  # no refresh ahead: one floor for the rest of the chunk
             if stop < n or (seg_max[:, seg0] > noise.floor * lowest).any():
                 return a
-            noise.process(energy[:, first_dec::decim], None)
-            self._history.push(energy[:, first_dec::decim], start + first_dec)
+            self._feed(energy[:, first_dec::decim], start + first_dec)
             self._twitch.skip(y[:, a:], energy[:, a:])
             return n
         # the first segment has the current floor: a crossing there ends the fast path cheaply
@@ -225,9 +222,9 @@ class EmgDetector:
         if quiet == 0:
             return a
         end = min(first_refresh + (quiet - 1) * refresh, lim)
-        taken = values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]]
-        noise.process(taken, None)
-        self._history.push(taken, start + first_dec)
+        self._feed(
+            values[:, : int(pushed[quiet - 1]) if end < lim else values.shape[1]], start + first_dec
+        )
         passed = min(quiet, n_bounds)  # refreshes inside the prefix
         if passed:
             noise.set_floor(medians[:, passed - 1])
@@ -270,9 +267,24 @@ class EmgDetector:
         if counts is not None:
             frozen = counts[:, pick] < self._bursts.freeze_count
             valid = frozen if valid is None else valid & frozen
-        self.noise.process(energy[:, pick], valid)
-        self._history.push(masked[:, pick], start + first)
+        self._feed(energy[:, pick], start + first, valid, kept=masked[:, pick])
         self._decide_twitches(start + y.shape[1], records)
+
+    def _feed(
+        self,
+        values: FloatCN,
+        first_index: int,
+        valid: NDArray[np.bool_] | None = None,
+        *,
+        kept: FloatCN | None = None,
+    ) -> None:
+        """Decimated energy from ``first_index`` on, to the noise floor and the energy history.
+
+        Every decimated value must reach both, in order: ``valid`` says which the floor may
+        use, ``kept`` (default ``values``) is what the history keeps (bad samples zeroed).
+        """
+        self.noise.process(values, valid)
+        self._history.push(values if kept is None else kept, first_index)
 
     def _burst_step(
         self, active: NDArray[np.bool_], masked: FloatCN, start: int, floor: FloatCN
@@ -286,8 +298,8 @@ class EmgDetector:
         out = []
         for burst in touched:
             ch = burst.channel
-            if burst not in self._recent[ch]:
-                self._recent[ch].append(burst)
+            if burst not in self._recent:
+                self._recent.append(burst)
                 burst.floors_at_open = floor.tolist()
             if burst.confirm_index is not None and burst not in confirmed:
                 continue
@@ -320,36 +332,13 @@ class EmgDetector:
         needed = processed_to - self._delay_n - self._twitch.lookback_n
         needed = min([needed, *(found.twitch.onset_index for found in keep)])
         horizon = needed - self._before_n
-        for ch in range(self.n_channels):
-            self._recent[ch] = [
-                b for b in self._recent[ch] if b.end_index is None or b.end_index >= horizon
-            ]
+        self._recent = [b for b in self._recent if b.end_index is None or b.end_index >= horizon]
 
     def _on_background(self, found: TwitchFound) -> bool:
-        """Whether the twitch rides on an interference pattern (voluntary activity).
-
-        At rest the lower quartile of the energy around a twitch is about half the noise floor
-        (the floor is a median of the same envelope); inside a contraction too weak or patchy
-        to form a burst it is several times higher, before or after the twitch. A lower
-        quartile ignores the discharges of a doublet or a 25 Hz train. Only samples before the
-        decision sample count, so the answer is the same whatever the chunking.
-        """
-        if self._background_n == 0:
-            return False
-        twitch, gap = found.twitch, self._background_gap_n
-        limit = self._cfg.twitch.max_background_factor * twitch.floor
-        ch = twitch.channel
-        before = self._history.lower_quartile(
-            ch, twitch.onset_index - self._background_n, twitch.onset_index - gap
-        )
-        # after a big twitch the band-pass rings for ~100 ms: look past that
-        after_start = twitch.end_index + self._echo_n
-        after_end = min(after_start + self._background_n, found.decided_index)
-        after = self._history.lower_quartile(ch, after_start, after_end)
-        # the mains notch (Q 30) rings for a few hundred ms after a big twitch
-        after_limit = max(limit, _RINGING_OF_PEAK * twitch.peak_ratio * twitch.floor)
-        return (before is not None and before > limit) or (
-            after is not None and after > after_limit
+        """Whether the twitch rides on an interference pattern (voluntary activity)."""
+        window = self._background
+        return window is not None and self._history.on_background(
+            found.twitch, found.decided_index, window
         )
 
     def _near_burst(self, found: TwitchFound) -> bool:
@@ -362,7 +351,7 @@ class EmgDetector:
         twitch = found.twitch
         decided = found.decided_index
         known_at = twitch.end_index + self._delay_n  # <= the decision sample in any chunking
-        for burst in (b for recent in self._recent for b in recent):
+        for burst in self._recent:
             if burst.opened_index > decided:
                 continue
             if burst.onset_index > twitch.end_index + self._after_n:
@@ -387,8 +376,8 @@ class EmgDetector:
         """
         records: list[EmgRecord] = list(self.conditioner.flush())
         for burst in self._bursts.flush(self.end_index, ended_by):
-            if burst not in self._recent[burst.channel]:
-                self._recent[burst.channel].append(burst)
+            if burst not in self._recent:
+                self._recent.append(burst)
             records.append(BurstEnded(burst))
         records.extend(
             found

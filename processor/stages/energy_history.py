@@ -17,12 +17,39 @@ whatever the chunking.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from processor.config.detection import TwitchConfig
 from processor.stages.contraction import Burst
 from processor.stages.filters import FloatCN
+from processor.stages.twitch import TwitchCandidate
 
 _MIN_VALUES = 4  # fewer values than this make no quartile
+_GAP_MS = 15.0  # the before-window stops short of the twitch's own rise
+_AFTER_RINGING_MS = 150.0  # a big twitch's band-pass ringing, skipped before the after-window
+_RINGING_OF_PEAK = 0.01  # notch ringing after a big twitch: 1 % of its energy (10 % amplitude)
+
+
+@dataclass(frozen=True, slots=True)
+class BackgroundWindow:
+    """Where the background of a twitch is looked at (samples) and how busy it may be."""
+
+    window_n: int
+    gap_n: int
+    after_ringing_n: int
+    max_factor: float
+
+    @classmethod
+    def of(cls, cfg: TwitchConfig, fs_hz: float) -> BackgroundWindow | None:
+        """The window at ``fs_hz`` (None: ``background_ms`` is 0, no check)."""
+        window_n = round(cfg.background_ms * fs_hz / 1000)
+        if window_n == 0:
+            return None
+        gap_n = round(_GAP_MS * fs_hz / 1000)
+        ringing_n = round(_AFTER_RINGING_MS * fs_hz / 1000)
+        return cls(window_n, gap_n, ringing_n, cfg.max_background_factor)
 
 
 class EnergyHistory:
@@ -72,6 +99,32 @@ class EnergyHistory:
             return None
         k = values.size // 4
         return float(np.partition(values, k)[k])
+
+    def on_background(
+        self, twitch: TwitchCandidate, decided_index: int, window: BackgroundWindow
+    ) -> bool:
+        """Whether a twitch rides on an interference pattern (voluntary activity).
+
+        At rest the lower quartile of the energy around a twitch is about half the noise floor
+        (the floor is a median of the same envelope); inside a contraction too weak or patchy
+        to form a burst it is several times higher, before or after the twitch. A lower
+        quartile ignores the discharges of a doublet or a 25 Hz train. Only samples before
+        ``decided_index`` count, so the answer is the same whatever the chunking.
+        """
+        limit = window.max_factor * twitch.floor
+        ch = twitch.channel
+        before = self.lower_quartile(
+            ch, twitch.onset_index - window.window_n, twitch.onset_index - window.gap_n
+        )
+        # after a big twitch the band-pass rings for ~100 ms: look past that
+        after_start = twitch.end_index + window.after_ringing_n
+        after_end = min(after_start + window.window_n, decided_index)
+        after = self.lower_quartile(ch, after_start, after_end)
+        # the mains notch (Q 30) rings for a few hundred ms after a big twitch
+        after_limit = max(limit, _RINGING_OF_PEAK * twitch.peak_ratio * twitch.floor)
+        return (before is not None and before > limit) or (
+            after is not None and after > after_limit
+        )
 
     def coactive(self, burst: Burst, window_n: int, factor: float) -> int:
         """How many other channels were active over ``window_n`` after ``burst``'s onset.

@@ -108,9 +108,7 @@ def _twitch_and_burst(
     """A detector holding one ended burst ``(onset, end)`` and one pending twitch."""
     det = EmgDetector(DetectionConfig(), 1000.0, 1, "uV")
     onset, end = burst
-    det._recent[0].append(
-        Burst(0, onset, end, decided_index=burst_decided, opened_index=onset + 50)
-    )
+    det._recent.append(Burst(0, onset, end, decided_index=burst_decided, opened_index=onset + 50))
     cand = TwitchCandidate(0, twitch_onset, twitch_onset + span, twitch_onset + span, 80.0, 20.0)
     found = TwitchFound(cand, cand.end_index + det._delay_n)
     det._pending.append(found)
@@ -130,7 +128,7 @@ def test_a_burst_ending_after_the_twitch_decision_is_still_open_for_it() -> None
     # twitch is near a contraction however much data the chunk held past that sample
     for late in (0, 3):
         det, found = _twitch_and_burst(twitch_onset=5_000, burst=(4_900, 4_960), burst_decided=0)
-        burst = det._recent[0][0]
+        burst = det._recent[0]
         burst.decided_index = found.decided_index + late
         kept = _decided(det, found.decided_index + 1_000)
         assert (kept == [found]) is (late == 0)
