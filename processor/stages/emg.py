@@ -21,6 +21,8 @@ from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector
 
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
+# synergists recruited for one movement start within about 100 ms of each other
+_SYNERGIST_ONSET_MS = 100.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ class EmgDetector:
         tw = cfg.twitch
         self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
+        self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
         low_rate = fs_hz < tw.low_rate_hz
         on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
@@ -354,7 +357,11 @@ class EmgDetector:
         for burst in self._recent:
             if burst.opened_index > decided:
                 continue
-            if burst.onset_index > twitch.end_index + self._after_n:
+            # a contraction about to start on the twitch's own channel makes the twitch its
+            # first discharge; elsewhere it must already be under way (a big twitch's ringing
+            # opens a short burst on a neighbouring electrode just after it)
+            after_n = self._after_n if burst.channel == twitch.channel else self._synergist_n
+            if burst.onset_index > twitch.end_index + after_n:
                 continue
             if self._twitch.is_train(burst, known_at):
                 continue  # a 10-25 Hz train of discrete twitches, not a contraction

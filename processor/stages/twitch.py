@@ -22,6 +22,8 @@ from processor.stages.filters import FloatCN, first_true
 
 _IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
 _END_OF_PEAK = 0.02  # a big twitch has ended once its energy fell to 2 % of its peak
+# at consumer rates the mains notch rings at ~5-10 % of a big twitch's peak energy for 40 ms
+_LOW_RATE_END_OF_PEAK = 0.1
 _SPLIT_VALLEY = 0.25  # a dip to a quarter of the peak ...
 _SPLIT_RISE = 4.0  # ... followed by a rise of 4x starts a second twitch (doublet)
 _SPLIT_PEAK = 0.5  # ... if that second discharge reaches half the first one's energy (same unit)
@@ -74,6 +76,7 @@ class TwitchDetector:
         self._walk_n = max(1, round(15.0 * fs_hz / 1000))
         self._min_pp = cfg.min_peak_counts if unit != "uV" else cfg.min_peak_uv
         low_rate = fs_hz < cfg.low_rate_hz
+        self._end_of_peak = _LOW_RATE_END_OF_PEAK if low_rate else _END_OF_PEAK
         self._pp_noise_factor = cfg.low_rate_min_peak_factor if low_rate else 0.0
         # consumer rates: a small candidate must also be a compact burst (see _close)
         self._strict = (
@@ -214,7 +217,7 @@ class TwitchDetector:
                 self._state[ch] = _IDLE
             else:
                 limit = self._onset[ch] + self._merge_n - start
-                again = max(thr_on, self._peak[ch] * _END_OF_PEAK)
+                again = max(thr_on, self._peak[ch] * self._end_of_peak)
                 hit_at = first_true(row[p : max(p, min(n, limit))] > again)
                 if hit_at >= 0:
                     p += hit_at
@@ -269,7 +272,7 @@ class TwitchDetector:
                 self._valley[ch] = (value, index)
             elif value < self._valley[ch][0]:
                 self._valley[ch] = (value, index)
-            if value <= max(thr_off, peak * _END_OF_PEAK):
+            if value <= max(thr_off, peak * self._end_of_peak):
                 self._end[ch] = index
                 self._state[ch] = _ENDED
                 return p

@@ -14,6 +14,7 @@ from processor.config.detection import DetectionConfig, VisibilityConfig
 from processor.model import Chunk, Event, EventType, StreamInfo
 from processor.stages.pipeline import Pipeline
 from processor.synth import SynthRecording, synth_session
+from processor.synth.muap import band_limit, muap_template
 from tests.processor._signals import triphasic
 
 FS = 200.0
@@ -161,3 +162,21 @@ def test_myo_like_events_do_not_depend_on_chunking(emg_size: int, acc_size: int)
     reference = _run(_items(counts, "counts", rec.acc_g, 50.0, (200, 50)))
     events = _run(_items(counts, "counts", rec.acc_g, 50.0, (emg_size, acc_size)))
     assert events == reference
+
+
+def test_big_single_twitches_at_200hz_are_not_mistaken_for_sustained_activity() -> None:
+    """At 200 Hz the 50 Hz notch rings at ~5-10 % of a big twitch's peak energy for ~40 ms; the
+    twitch still ends there instead of running past ``max_active_ms`` into sustained activity."""
+    rng = np.random.default_rng(4)
+    x = _rest_200hz(40.0, seed=3)
+    x[:, 0] += 5.0 * np.sin(2 * np.pi * 50.0 * np.arange(x.shape[0]) / FS + 0.3)  # mains
+    onsets = [round((3.0 + 1.5 * k) * FS) for k in range(20)]
+    for at in onsets:
+        muap = muap_template(rng, 2000.0)
+        wave = band_limit(muap.wave, 10) * float(rng.uniform(100.0, 300.0))
+        x[at : at + wave.size, 0] += wave
+    events = _run(_items(x, "uV", None, 50.0, (2, 1)))
+    found = [round(e.start_s * FS) for e in events if e.type in TWITCHES]
+    hits = [at for at in onsets if any(abs(f - at - 2) <= 5 for f in found)]
+    assert len(hits) == len(onsets)
+    assert len(found) == len(onsets)

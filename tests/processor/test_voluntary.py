@@ -107,6 +107,18 @@ def test_twitches_are_suppressed_on_every_channel_during_a_contraction() -> None
     assert [t for t in found if 27.0 < t < 28.0]
 
 
+def test_a_contraction_starting_later_elsewhere_does_not_suppress_a_twitch() -> None:
+    """A twitch 300 ms before a hold is the hold's first discharge only on the hold's channel:
+    synergists of one movement start within ~100 ms of each other."""
+    x = rest_uv(_at(14.0), seed=12)
+    inject(x, 1, [_at(3.0), _at(9.0)], 80.0, seed=8)
+    x[_at(3.3) : _at(4.8), 0] += _interference(_at(1.5), 60.0, seed=9)  # the other channel
+    x[_at(9.3) : _at(10.8), 1] += _interference(_at(1.5), 60.0, seed=9)  # its own channel
+    found = [e.start_s for e in _run(x) if e.type in TWITCHES and e.channel == "emg_1"]
+    assert [t for t in found if 2.95 < t < 3.05]
+    assert not [t for t in found if 8.5 < t < 11.0]
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cuts=st.lists(st.integers(1, 39_999), max_size=25),
