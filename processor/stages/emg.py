@@ -78,8 +78,11 @@ class EmgDetector:
         self.conditioner = Conditioner(
             cfg.conditioning, cfg.quality, fs_hz, n_channels, unit=unit, mains_hz=mains_hz
         )
-        # at consumer rates (200 Hz) 5 ms is one sample: keep >= 3 so the energy is smoothed
-        fast_n = max(3, round(cfg.envelope.fast_ms * fs_hz / 1000))
+        low_rate = fs_hz < cfg.twitch.low_rate_hz
+        # at consumer rates (200 Hz) 5 ms is one sample: keep >= 3 so the energy is smoothed;
+        # at 500-700 Hz a 3-sample energy of rest noise crossed ``on_factor`` 1-8 times a
+        # minute: keep the 5 samples the 1 kHz thresholds were set with
+        fast_n = max(3 if low_rate else 5, round(cfg.envelope.fast_ms * fs_hz / 1000))
         self._envelope = MovingMean(fast_n, n_channels)
         self.noise = NoiseFloor(cfg.noise, fs_hz, n_channels)
         self._twitch = TwitchDetector(cfg.twitch, fs_hz, n_channels, unit)
@@ -89,7 +92,6 @@ class EmgDetector:
         self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
         self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
-        low_rate = fs_hz < tw.low_rate_hz
         on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
         self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)

@@ -217,3 +217,12 @@ def test_band_edges_that_do_not_fit_the_rate_are_a_config_error(
     assert "\n" not in str(err.value)
     ok = StreamInfo("emg", 1000.0, ("emg",), "uV")
     assert Pipeline(cfg).process(Chunk(ok, 0, np.zeros((10, 1)))) == []
+
+
+@pytest.mark.parametrize("fs_hz", [500.0, 600.0])
+def test_rest_between_500_and_700_hz_gives_no_false_twitches(fs_hz: float) -> None:
+    # 5 ms is 2.5-3 samples there: a 3-sample energy of rest noise crossed on_factor ~1/min
+    rec = synth_session(fs_hz=fs_hz, duration_s=120.0, n_emg=2, seed=7, scenario="rest")
+    info = StreamInfo("emg", fs_hz, rec.emg_channels, "uV")
+    events = _run(chunks(info, rec.emg_uv, round(0.02 * fs_hz)))
+    assert not [e for e in events if e.type in TWITCHES]
