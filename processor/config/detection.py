@@ -59,6 +59,18 @@ class QualityConfig:
     step_counts: float = setting(
         180.0, gt=0, doc="raw jump taken as a pop/step (counts; int8 spans 255)"
     )
+    motion_uv: float = setting(
+        20.0,
+        unit="uV",
+        ge=0,
+        doc="a 1-10 Hz excursion of a uV channel above this and above its in-band RMS is "
+        "electrode or cable motion (0: off)",
+    )
+    motion_counts: float = setting(
+        0.0,
+        ge=0,
+        doc="the same for counts (0: off; the Myo's int8 EMG swings below 10 Hz in gestures)",
+    )
     blank_ms: float = setting(
         300.0, unit="ms", ge=0, le=10000, doc="detection stays off this long after a flag"
     )

@@ -14,6 +14,9 @@ from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
 
 BoolCN = NDArray[np.bool_]
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
+# electrode and cable motion lurches at 1-10 Hz; EMG, even a strong contraction, keeps its
+# 1-10 Hz content at 10-30 % of its in-band RMS, and a twitch's stays under 20 uV up to 300 uV
+_MOTION_BAND_HZ = (1.0, 10.0)
 _PROBE_HZ = (45.0, 50.0, 55.0, 60.0, 65.0)
 
 
@@ -66,8 +69,9 @@ def band_edges_hz(
 class Conditioner:
     """Causal band-pass + mains notch + quality gate, chunking-invariant.
 
-    Quality flags (``nonfinite``, ``saturated``, ``step``, ``flat``) mark samples as bad; bad
-    samples and the following ``blank_ms`` never produce twitches nor feed the noise floor.
+    Quality flags (``nonfinite``, ``saturated``, ``step``, ``flat``, ``motion``) mark samples as
+    bad; bad samples and the following ``blank_ms`` never produce twitches nor feed the noise
+    floor.
     Non-finite samples are replaced by the last finite value before filtering.
 
     Args:
@@ -100,6 +104,13 @@ class Conditioner:
         self._step = quality.step_counts if counts else quality.step_uv
         self._flat_n = max(1, round(quality.flat_ms * fs_hz / 1000))
         self._blank_n = round(quality.blank_ms * fs_hz / 1000)
+        self._motion_uv = quality.motion_counts if counts else quality.motion_uv
+        low_hz, high_hz = _MOTION_BAND_HZ
+        self._low = (
+            SosState(bandpass_sos(low_hz, high_hz, fs_hz, 2), n_channels)
+            if self._motion_uv > 0 and high_hz < 0.45 * fs_hz
+            else None
+        )
         low, high = band_edges_hz(cond, fs_hz)
         self._band = SosState(bandpass_sos(low, high, fs_hz, cond.order), n_channels)
         flat_pole = float(np.exp(-3.0 / self._flat_n))
@@ -139,6 +150,9 @@ class Conditioner:
         self._band.reset()
         self._notch.reset()
         self._power.reset()
+        if self._low is not None:
+            self._low.reset()
+        self._opened: list[list[int]] = [[] for _ in range(self._n)]
         self._index: int | None = None
         self._first: int | None = None
         self._last_finite = np.zeros(self._n)
@@ -198,13 +212,9 @@ class Conditioner:
             self._last_raw = x[:, -1:].copy()
         band = self._band.filter(x)
         y = self._apply_notch(band, start_index)
-        power = self._power.filter(band * band)
         elapsed = start_index - self._first
-        if n and power.min() < self._flat_rms**2 and elapsed + n > self._flat_n:
-            flat = power < self._flat_rms**2
-            flat[:, : max(0, self._flat_n - elapsed)] = False
-            if flat.any():
-                flags_now["flat"] = flat
+        if n:
+            self._power_flags(x, self._power.filter(band * band), elapsed, flags_now)
         if (
             not flags_now
             and not self._was_bad.any()
@@ -218,6 +228,34 @@ class Conditioner:
         if elapsed < self._blank_n:
             bad[:, : self._blank_n - elapsed] = True
         return Conditioned(y, bad, flags)
+
+    def _power_flags(
+        self, x: FloatCN, power: FloatCN, elapsed: int, flags_now: dict[str, BoolCN]
+    ) -> None:
+        """``flat`` (no in-band power) and ``motion`` (a slow lurch above the in-band RMS)."""
+        if power.min() < self._flat_rms**2 and elapsed + x.shape[1] > self._flat_n:
+            flat = power < self._flat_rms**2
+            flat[:, : max(0, self._flat_n - elapsed)] = False
+            if flat.any():
+                flags_now["flat"] = flat
+        if self._low is not None:
+            low = np.abs(self._low.filter(x))
+            if low.max() >= self._motion_uv:
+                moving = (low >= self._motion_uv) & (low * low >= power)
+                if moving.any():
+                    flags_now["motion"] = moving
+
+    def flagged_within(self, channel: int, lo_index: int, hi_index: int) -> bool:
+        """Whether a quality episode of ``channel`` opened at a sample in ``[lo, hi)``.
+
+        Only episodes opened before the last processed sample are known, so ask about samples
+        already processed to get the same answer whatever the chunking.
+        """
+        return any(lo_index <= at < hi_index for at in self._opened[channel])
+
+    def forget_flags_before(self, index: int) -> None:
+        """Drop the openings before ``index`` (no question will be asked about them)."""
+        self._opened = [[at for at in opened if at >= index] for opened in self._opened]
 
     def _hold_last_finite(self, raw: FloatCN, finite: BoolCN) -> FloatCN:
         n = raw.shape[1]
@@ -299,6 +337,7 @@ class Conditioner:
         if edges[ch, pos] > 0:
             names = sorted(f for f, m in flags_now.items() if m[ch, pos])
             self._open[ch] = at
+            self._opened[ch].append(at)
             return QualityFlag(ch, "+".join(names), at, None)
         begin = self._open.pop(ch, at)
         # flags inside the episode only: [begin, at), part in this chunk, part seen before it

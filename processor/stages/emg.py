@@ -23,6 +23,7 @@ from processor.stages.twitch import TwitchCandidate, TwitchDetector
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
 # synergists recruited for one movement start within about 100 ms of each other
 _SYNERGIST_ONSET_MS = 100.0
+_FLAG_LEAD_MS = 200.0  # a twitch this soon before a quality flag is the bad signal's edge
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class EmgDetector:
         self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
         on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
+        self._lead_n = min(round(_FLAG_LEAD_MS * fs_hz / 1000), self._delay_n)
         self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
         self._cv_block = max(1, round(50.0 / cfg.noise.decimate_ms))
         confirm_n = round(cfg.spasm.confirm_ms * fs_hz / 1000)
@@ -329,22 +331,26 @@ class EmgDetector:
         for found in self._pending:
             if found.decided_index >= processed_to:
                 keep.append(found)
-            elif not self._near_burst(found) and not self._on_background(found):
+            elif not self._dropped(found):
                 records.append(found)
         self._pending = keep
         # a burst may still matter to a pending twitch or to one not yet found, whose onset can
         # lie up to the twitch detector's look-back before the samples processed so far
         needed = processed_to - self._delay_n - self._twitch.lookback_n
         needed = min([needed, *(found.twitch.onset_index for found in keep)])
+        self.conditioner.forget_flags_before(needed)
         horizon = needed - self._before_n
         self._recent = [b for b in self._recent if b.end_index is None or b.end_index >= horizon]
 
-    def _on_background(self, found: TwitchFound) -> bool:
-        """Whether the twitch rides on an interference pattern (voluntary activity)."""
-        window = self._background
-        return window is not None and self._history.on_background(
-            found.twitch, found.decided_index, window
+    def _dropped(self, found: TwitchFound) -> bool:
+        """Voluntary activity around the twitch, or the leading edge of bad signal."""
+        tw, window = found.twitch, self._background
+        # a lurch's low-frequency flag rises 50-100 ms after its sharp start
+        lead = self.conditioner.flagged_within(
+            tw.channel, tw.onset_index, tw.end_index + self._lead_n
         )
+        busy = window is not None and self._history.on_background(tw, found.decided_index, window)
+        return lead or busy or self._near_burst(found)
 
     def _near_burst(self, found: TwitchFound) -> bool:
         """Whether a contraction surrounds the twitch, as known at its decision sample.
@@ -388,10 +394,6 @@ class EmgDetector:
             if burst not in self._recent:
                 self._recent.append(burst)
             records.append(BurstEnded(burst))
-        records.extend(
-            found
-            for found in self._pending
-            if not self._near_burst(found) and not self._on_background(found)
-        )
+        records.extend(found for found in self._pending if not self._dropped(found))
         self._pending = []
         return records

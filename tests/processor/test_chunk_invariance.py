@@ -22,6 +22,7 @@ from processor.config.detection import DetectionConfig
 from processor.model import Chunk, Event, Gap, StreamInfo
 from processor.stages.pipeline import Pipeline
 from processor.synth import SynthRecording, synth_session
+from processor.synth.noise import motion_artifact
 from tests.processor._signals import REAL, inject, rest_uv
 
 EMG = StreamInfo("emg", 500.0, ("emg_0", "emg_1"), "uV")
@@ -60,6 +61,8 @@ def _bad_signal() -> np.ndarray:
     x[12_000, 0] += 20_000.0  # a one-sample step inside a burst of its own
     x[14_000:14_300, :] = np.inf
     x[17_000:29_000, 1] *= 30.0  # a long loud stretch, twitches right after it
+    lurch = motion_artifact(np.random.default_rng(4), 1000.0, 400.0)
+    x[35_550 : 35_550 + lurch.size, 0] += lurch  # a cable lurch starting by a twitch
     return x
 
 
@@ -149,7 +152,7 @@ def test_myo_and_bad_references_exercise_their_paths() -> None:
         if str(e.type) == "signal_quality" and isinstance(e.extras["quality"], list)
         for flag in e.extras["quality"]
     }
-    assert {"nonfinite", "flat", "step", "gap"} <= flags
+    assert {"nonfinite", "flat", "step", "gap", "motion"} <= flags
     after_loud = [e for e in bad if e.channel == "emg_1" and 29.5 < e.start_s < 31.0]
     assert any(str(e.type) in {"fasciculation", "fibrillation"} for e in after_loud)
 

@@ -226,3 +226,30 @@ def test_rest_between_500_and_700_hz_gives_no_false_twitches(fs_hz: float) -> No
     info = StreamInfo("emg", fs_hz, rec.emg_channels, "uV")
     events = _run(chunks(info, rec.emg_uv, round(0.02 * fs_hz)))
     assert not [e for e in events if e.type in TWITCHES]
+
+
+def test_motion_lurches_are_flagged_without_twitches_but_contractions_are_not() -> None:
+    from processor.synth.noise import motion_artifact
+
+    x = rest_uv(30_000, seed=16)
+    rng = np.random.default_rng(17)
+    lurches = [5000, 11000, 17000]
+    for at, peak in zip(lurches, (120.0, 300.0, 600.0), strict=True):
+        wave = motion_artifact(rng, 1000.0, peak)
+        x[at : at + wave.size, 0] += wave
+    # a strong 2 s voluntary contraction on the other channel: EMG, not motion
+    x[20000:22000, 1] += np.random.default_rng(18).normal(0.0, 300.0, 2000)
+    inject(x, 0, [26000], 60.0, seed=19)
+    events = _run(chunks(EMG, x, 37))
+    motion = [
+        e
+        for e in events
+        if e.type is EventType.SIGNAL_QUALITY and "motion" in e.extras["quality"]  # type: ignore[operator]
+    ]
+    assert {e.channel for e in motion} == {"emg_bf"}
+    for at in lurches:
+        assert [e for e in motion if at / 1000 <= e.start_s <= at / 1000 + 0.3]
+    starts = [e.start_s for e in _twitches(events, "emg_bf")]
+    assert len(starts) == 1
+    assert abs(starts[0] - 26.0) <= 0.005
+    assert [e for e in events if e.type is EventType.CONTRACTION and e.channel == "emg_st"]
