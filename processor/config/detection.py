@@ -199,6 +199,13 @@ class SpasmConfig:
     coactivation_ms: float = setting(
         1000.0, unit="ms", gt=0, le=60000, doc="co-activation is looked for this long from onset"
     )
+    coactivation_max_corr: float = setting(
+        0.8,
+        gt=0,
+        le=1,
+        doc="a channel whose energy follows the burst's this closely (Pearson r) is crosstalk, "
+        "not co-activation (1: off)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -318,9 +318,7 @@ class EmgDetector:
                 burst.energy.extend(vals.tolist())
             if burst in confirmed:
                 cv, rms = envelope_stats(burst.energy, self._cv_block)
-                coactive = self._history.coactive(
-                    burst, self._coact_n, self._cfg.spasm.coactivation_factor
-                )
+                coactive = self._history.coactive(burst, self._coact_n, self._cfg.spasm)
                 out.append(BurstConfirmed(burst, cv, rms, coactive))
         return out, ended, counts
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from processor.config.detection import TwitchConfig
+from processor.config.detection import SpasmConfig, TwitchConfig
 from processor.stages.contraction import Burst
 from processor.stages.filters import FloatCN
 from processor.stages.twitch import TwitchCandidate
@@ -126,17 +126,28 @@ class EnergyHistory:
             after is not None and after > after_limit
         )
 
-    def coactive(self, burst: Burst, window_n: int, factor: float) -> int:
-        """How many other channels were active over ``window_n`` after ``burst``'s onset.
+    def coactive(self, burst: Burst, window_n: int, cfg: SpasmConfig) -> int:
+        """How many other channels were active on their own over ``window_n`` after the onset.
 
-        Active: a median above ``factor`` x the channel's floor when the burst was opened
-        (before the movement could raise it); a ``factor`` of 0 turns the check off.
+        Active: a median above ``coactivation_factor`` x the channel's floor when the burst was
+        opened (before the movement could raise it); a factor of 0 turns the check off. On its
+        own: its energy does not follow the burst's channel with a Pearson r of
+        ``coactivation_max_corr`` or more. Crosstalk is the same motor units seen through
+        more tissue, so its energy rises and falls with theirs (r 0.9-1.0 for a cramp copied
+        at 10-50 %); a synergist fires its own units (real knee extensions: r 0.0-0.3).
         """
-        if factor <= 0 or window_n <= 0 or not burst.floors_at_open:
+        if cfg.coactivation_factor <= 0 or window_n <= 0 or not burst.floors_at_open:
             return 0
         span = self.span(burst.onset_index, burst.onset_index + window_n)
-        if span.shape[1] == 0:
+        if span.shape[1] < _MIN_VALUES:
             return 0
-        level = np.median(span, axis=1) / np.maximum(np.asarray(burst.floors_at_open), 1e-300)
-        level[burst.channel] = 0.0
-        return int((level > factor).sum())
+        floors = np.maximum(np.asarray(burst.floors_at_open), 1e-300)
+        active = np.median(span, axis=1) / floors > cfg.coactivation_factor
+        active[burst.channel] = False
+        if not active.any() or cfg.coactivation_max_corr >= 1:
+            return int(active.sum())
+        centred = span - span.mean(axis=1, keepdims=True)
+        spread = np.sqrt((centred * centred).sum(axis=1))
+        own = centred[burst.channel]
+        corr = centred @ own / np.maximum(spread * spread[burst.channel], 1e-300)
+        return int((active & (corr < cfg.coactivation_max_corr)).sum())

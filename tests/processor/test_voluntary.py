@@ -7,9 +7,11 @@ an interference pattern too weak to form a burst is voluntary activity, not a fa
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,9 +26,11 @@ EMG = StreamInfo("emg", FS, ("emg_0", "emg_1"), "uV")
 TWITCHES = {EventType.FASCICULATION, EventType.FIBRILLATION}
 
 
-def _run(data: np.ndarray, edges: list[int] | None = None) -> list[Event]:
+def _run(
+    data: np.ndarray, edges: list[int] | None = None, cfg: DetectionConfig | None = None
+) -> list[Event]:
     edges = edges or [*range(0, data.shape[0], 20), data.shape[0]]
-    pipe = Pipeline(DetectionConfig(), session_id="vol")
+    pipe = Pipeline(cfg or DetectionConfig(), session_id="vol")
     out: list[Event] = []
     for a, b in itertools.pairwise(edges):
         out.extend(pipe.process(Chunk(EMG, a, data[a:b])))
@@ -88,6 +92,26 @@ def test_a_cramp_in_one_channel_is_still_a_spasm() -> None:
     assert spasm.channel == "emg_0"
     assert abs(spasm.start_s - 16.0) < 0.3
     assert spasm.extras["coactive_channels"] == 0
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.6])
+def test_a_cramp_seen_through_crosstalk_on_the_other_channel_is_still_a_spasm(
+    share: float,
+) -> None:
+    x = rest_uv(_at(20.0), seed=13)
+    cramp = spasm_waveform(np.random.default_rng(3), FS, 9.0, 60.0)
+    x[_at(6.0) : _at(15.0), 0] += cramp
+    x[_at(6.0) : _at(15.0), 1] += share * cramp  # the same units through more tissue
+    spasms = _spasms(tuple(_run(x)))
+    # a strong copy is a sustained burst of its own: that electrode reports the cramp too
+    assert "emg_0" in {s.channel for s in spasms}
+    assert all(abs(s.start_s - 6.0) < 0.3 for s in spasms)
+    assert all(s.extras["coactive_channels"] == 0 for s in spasms)
+    no_check = replace(
+        DetectionConfig(),
+        spasm=replace(DetectionConfig().spasm, coactivation_max_corr=1.0),
+    )
+    assert not _spasms(tuple(_run(x, cfg=no_check)))  # the crosstalk alone looks co-active
 
 
 def test_twitches_on_a_weak_contraction_are_suppressed_but_found_at_rest() -> None:
