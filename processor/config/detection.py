@@ -29,12 +29,19 @@ class ConditioningConfig:
         "auto", doc="mains notch: auto (from the signal), 50, 60 or off"
     )
     notch_q: float = setting(30.0, gt=1, le=200, doc="notch quality factor")
-    notch_max_hz: float = setting(250.0, unit="Hz", gt=0, doc="highest mains harmonic notched")
+    notch_max_hz: float = setting(
+        450.0,
+        unit="Hz",
+        gt=0,
+        doc="highest mains harmonic notched (auto: only the harmonics found in the signal)",
+    )
     mains_detect_ms: float = setting(
         2000.0, unit="ms", ge=200, le=60000, doc="signal used to choose 50 or 60 Hz (auto)"
     )
     mains_min_ratio: float = setting(
-        5.0, gt=1, doc="mains power over neighbouring bins needed to enable a notch (auto)"
+        5.0,
+        gt=1,
+        doc="mains power over neighbouring bins needed to enable a notch or a harmonic's (auto)",
     )
 
 

@@ -17,7 +17,7 @@ MAINS_CANDIDATES_HZ = (50.0, 60.0)
 # electrode and cable motion lurches at 1-10 Hz; EMG, even a strong contraction, keeps its
 # 1-10 Hz content at 10-30 % of its in-band RMS, and a twitch's stays under 20 uV up to 300 uV
 _MOTION_BAND_HZ = (1.0, 10.0)
-_PROBE_HZ = (45.0, 50.0, 55.0, 60.0, 65.0)
+_NEIGHBOUR_HZ = 5.0  # a mains line is compared with the spectrum this far on either side
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,16 @@ class Conditioner:
             self._mains = float(cond.notch)
         else:
             self._mains = mains_hz
-        self._probe = np.zeros((n_channels, len(_PROBE_HZ)), dtype=np.complex128)
+        # every harmonic's line and its two neighbours, 50 Hz ones first, in notch order
+        self._probe_hz = np.array(
+            [
+                (k + 1) * f + d
+                for f in MAINS_CANDIDATES_HZ
+                for k in range(len(self._notches[f]))
+                for d in (-_NEIGHBOUR_HZ, 0.0, _NEIGHBOUR_HZ)
+            ]
+        )
+        self._probe = np.zeros((n_channels, self._probe_hz.size), dtype=np.complex128)
         self._notch = self._build_notch()
         self.reset()
 
@@ -135,6 +144,11 @@ class Conditioner:
     def mains_hz(self) -> float | None:
         """Chosen mains frequency (0.0: no notch), None while still deciding."""
         return self._mains
+
+    @property
+    def notch_sections(self) -> int:
+        """Second-order sections of the mains notch now running."""
+        return self._notch.n_sections
 
     def _build_notch(self) -> SosState:
         if self._mains is None:
@@ -273,7 +287,7 @@ class Conditioner:
         head = band[:, :cut]
         if cut:
             t = (start_index - self._first + np.arange(cut)) / self._fs
-            basis = np.exp(-2j * np.pi * np.outer(t, _PROBE_HZ))
+            basis = np.exp(-2j * np.pi * np.outer(t, self._probe_hz))
             self._probe += head @ basis
         y_head = self._notch.filter(head)
         if cut == band.shape[1] and start_index + cut < decide_at:
@@ -283,18 +297,16 @@ class Conditioner:
         return np.concatenate([y_head, y_tail], axis=1)
 
     def _decide_mains(self) -> None:
-        power = np.abs(self._probe) ** 2
-        total = power.sum(axis=0)
-        ratio_50 = total[1] / max(0.5 * (total[0] + total[2]), 1e-300)
-        ratio_60 = total[3] / max(0.5 * (total[2] + total[4]), 1e-300)
-        best = 50.0 if ratio_50 >= ratio_60 else 60.0
-        self._mains = best if max(ratio_50, ratio_60) >= self._min_ratio else 0.0
-        n50 = len(self._notches[50.0])
-        keep = np.zeros(n50 + len(self._notches[60.0]), dtype=bool)
-        if self._mains == MAINS_CANDIDATES_HZ[0]:
-            keep[:n50] = True
-        elif self._mains == MAINS_CANDIDATES_HZ[1]:
-            keep[n50:] = True
+        """Keep the notch of the mains whose line stands out, and of its harmonics that do."""
+        total = (np.abs(self._probe) ** 2).sum(axis=0).reshape(-1, 3)  # (line, below/at/above)
+        ratio = total[:, 1] / np.maximum(0.5 * (total[:, 0] + total[:, 2]), 1e-300)
+        first = {50.0: 0, 60.0: len(self._notches[50.0])}
+        best = max(MAINS_CANDIDATES_HZ, key=lambda f: float(ratio[first[f]]))
+        self._mains = best if ratio[first[best]] >= self._min_ratio else 0.0
+        keep = np.zeros(ratio.size, dtype=bool)
+        if self._mains:
+            lines = slice(first[best], first[best] + len(self._notches[best]))
+            keep[lines] = ratio[lines] >= self._min_ratio
         self._notch.drop_sections(keep)
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:

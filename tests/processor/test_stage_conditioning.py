@@ -70,6 +70,21 @@ def test_mains_frequency_is_chosen_from_the_signal() -> None:
         assert np.std(y[0, 3000:]) < 4.5  # the 20 uV hum is gone, noise (3 uV) remains
 
 
+def test_only_the_mains_harmonics_present_are_notched() -> None:
+    t = np.arange(N) / FS
+    rng = np.random.default_rng(1)
+    hum = 40.0 * np.sin(2 * np.pi * 60.0 * t) + 8.0 * np.sin(2 * np.pi * 300.0 * t)
+    x = rng.normal(0.0, 3.0, size=(N, 2)) + hum[:, np.newaxis]
+    stage = _make()
+    y, _bad, _flags = _run(stage, x, [])
+    assert stage.mains_hz == 60.0
+    assert stage.notch_sections == 2  # 60 Hz and its 5th harmonic; 120, 180, 240 are absent
+    assert np.std(y[0, 3000:]) < 3.5  # both lines are gone, the 3 uV noise remains
+    full = _make(notch="60")
+    _run(full, x, [])
+    assert full.notch_sections == 7  # forced: every harmonic up to the band's 450 Hz
+
+
 def test_forced_notch_and_off() -> None:
     assert _make(notch="60").mains_hz == 60.0
     assert _make(notch="off").mains_hz == 0.0
