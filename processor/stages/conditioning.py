@@ -15,8 +15,11 @@ from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
 BoolCN = NDArray[np.bool_]
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
 # electrode and cable motion lurches at 1-10 Hz; EMG, even a strong contraction, keeps its
-# 1-10 Hz content at 10-30 % of its in-band RMS, and a twitch's stays under 20 uV up to 300 uV
+# 1-10 Hz content at 10-30 % of its in-band RMS, and a 300 uV twitch's stays under 20 uV
 _MOTION_BAND_HZ = (1.0, 10.0)
+# a lurch is sudden: 5 x the RMS of the band over the last ~2 s, which baseline wander is not
+_MOTION_SUDDEN = 5.0
+_MOTION_MEMORY_S = 2.0
 _NEIGHBOUR_HZ = 5.0  # a mains line is compared with the spectrum this far on either side
 
 
@@ -111,6 +114,9 @@ class Conditioner:
             if self._motion_uv > 0 and high_hz < 0.45 * fs_hz
             else None
         )
+        self._memory_n = round(_MOTION_MEMORY_S * fs_hz)
+        pole = float(np.exp(-1.0 / self._memory_n))  # so the weights of k samples sum to 1-pole^k
+        self._low_power = SosState(np.array([[1 - pole, 0, 0, 1, -pole, 0]]), n_channels)
         low, high = band_edges_hz(cond, fs_hz)
         self._band = SosState(bandpass_sos(low, high, fs_hz, cond.order), n_channels)
         flat_pole = float(np.exp(-3.0 / self._flat_n))
@@ -166,6 +172,7 @@ class Conditioner:
         self._power.reset()
         if self._low is not None:
             self._low.reset()
+        self._low_power.reset()
         self._opened: list[list[int]] = [[] for _ in range(self._n)]
         self._index: int | None = None
         self._first: int | None = None
@@ -246,16 +253,23 @@ class Conditioner:
     def _power_flags(
         self, x: FloatCN, power: FloatCN, elapsed: int, flags_now: dict[str, BoolCN]
     ) -> None:
-        """``flat`` (no in-band power) and ``motion`` (a slow lurch above the in-band RMS)."""
+        """``flat`` (no in-band power) and ``motion`` (a sudden slow lurch above in-band RMS)."""
         if power.min() < self._flat_rms**2 and elapsed + x.shape[1] > self._flat_n:
             flat = power < self._flat_rms**2
             flat[:, : max(0, self._flat_n - elapsed)] = False
             if flat.any():
                 flags_now["flat"] = flat
         if self._low is not None:
-            low = np.abs(self._low.filter(x))
-            if low.max() >= self._motion_uv:
-                moving = (low >= self._motion_uv) & (low * low >= power)
+            low = self._low.filter(x)
+            low *= low
+            usual = self._low_power.filter(low)
+            if elapsed < 8 * self._memory_n:  # from the start: the mean so far, not toward 0
+                seen = elapsed + 1 + np.arange(x.shape[1])
+                usual /= -np.expm1(-seen / self._memory_n)
+            if elapsed + x.shape[1] > self._memory_n and low.max() >= self._motion_uv**2:
+                moving = (low >= self._motion_uv**2) & (low >= power)
+                moving &= low >= _MOTION_SUDDEN**2 * usual
+                moving[:, : max(0, self._memory_n - elapsed)] = False
                 if moving.any():
                     flags_now["motion"] = moving
 

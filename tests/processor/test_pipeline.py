@@ -12,7 +12,7 @@ from processor.config.detection import DetectionConfig, RateConfig
 from processor.errors import ConfigError
 from processor.model import Chunk, Event, EventType, Gap, StreamInfo
 from processor.stages.pipeline import Pipeline
-from processor.synth import synth_session
+from processor.synth import SCENARIOS, synth_session
 from tests.processor._signals import chunks, inject, rest_uv
 
 EMG = StreamInfo("emg", 1000.0, ("emg_bf", "emg_st"), "uV")
@@ -253,3 +253,13 @@ def test_motion_lurches_are_flagged_without_twitches_but_contractions_are_not() 
     assert len(starts) == 1
     assert abs(starts[0] - 26.0) <= 0.005
     assert [e for e in events if e.type is EventType.CONTRACTION and e.channel == "emg_st"]
+
+
+@pytest.mark.parametrize("fs_hz", [200.0, 1000.0])
+def test_baseline_wander_is_not_motion(fs_hz: float) -> None:
+    # 5 uV of EMG-band noise on 15 uV of slow wander: its 1-10 Hz part tops 20 uV, steadily
+    rest = replace(SCENARIOS["rest"], noise_rms_uv=5.0)
+    rec = synth_session(fs_hz=fs_hz, duration_s=120.0, n_emg=2, seed=2, scenario=rest)
+    info = StreamInfo("emg", fs_hz, rec.emg_channels, "uV")
+    events = _run(chunks(info, rec.emg_uv, round(0.05 * fs_hz)))
+    assert not [e for e in events if e.type is EventType.SIGNAL_QUALITY]
