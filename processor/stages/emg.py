@@ -323,7 +323,7 @@ class EmgDetector:
         return out, ended, counts
 
     def _decide_twitches(self, processed_to: int, records: list[EmgRecord]) -> None:
-        if not self._pending:
+        if not (self._pending or self._recent or self.conditioner.holds_flags):
             return
         keep = []
         for found in self._pending:
@@ -332,8 +332,8 @@ class EmgDetector:
             elif not self._dropped(found):
                 records.append(found)
         self._pending = keep
-        # a burst may still matter to a pending twitch or to one not yet found, whose onset can
-        # lie up to the twitch detector's look-back before the samples processed so far
+        # a burst or flag may still matter to a pending twitch or to one not yet found, whose
+        # onset can lie up to the twitch detector's look-back before the samples processed
         needed = processed_to - self._delay_n - self._twitch.lookback_n
         needed = min([needed, *(found.twitch.onset_index for found in keep)])
         self.conditioner.forget_flags_before(needed)
