@@ -145,3 +145,21 @@ def test_recent_bursts_outlive_the_pending_twitches_that_need_them() -> None:
     )
     live = _decided(det_live, found.decided_index - 5, found.decided_index, found.decided_index + 1)
     assert whole == live == []  # the twitch is right after a contraction in both
+
+
+def test_state_stays_bounded_through_a_long_twitch_free_workout() -> None:
+    """A contraction and a cable lurch every second for 3 minutes, no twitch ever pending:
+    what the detector remembers about bursts and quality episodes must not grow."""
+    from processor.synth.noise import motion_artifact
+
+    rng = np.random.default_rng(0)
+    detector = EmgDetector(DetectionConfig(), 1000.0, 2, "uV")
+    held = []
+    for second in range(180):
+        x = rng.normal(0.0, 3.0, (2, 1000))
+        x[1, 200:600] += rng.normal(0.0, 80.0, 400)
+        lurch = motion_artifact(rng, 1000.0, 400.0)
+        x[0, 100 : 100 + lurch.size] += lurch
+        detector.process_cn(x, second * 1000)
+        held.append(len(detector._recent) + sum(map(len, detector.conditioner._opened)))
+    assert max(held[60:]) <= 4
