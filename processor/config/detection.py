@@ -70,8 +70,8 @@ class QualityConfig:
         20.0,
         unit="uV",
         ge=0,
-        doc="a 1-10 Hz excursion of a uV channel above this and above its in-band RMS is "
-        "electrode or cable motion (0: off)",
+        doc="a sudden 1-10 Hz excursion of a uV channel above this and above half its in-band "
+        "RMS is electrode or cable motion (0: off)",
     )
     motion_counts: float = setting(
         0.0,

@@ -11,15 +11,10 @@ from processor.config.detection import ConditioningConfig, QualityConfig
 from processor.errors import ConfigError
 from processor.model import Chunk
 from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
+from processor.stages.motion import MotionGate
 
 BoolCN = NDArray[np.bool_]
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
-# electrode and cable motion lurches at 1-10 Hz; EMG, even a strong contraction, keeps its
-# 1-10 Hz content at 10-30 % of its in-band RMS, and a 300 uV twitch's stays under 20 uV
-_MOTION_BAND_HZ = (1.0, 10.0)
-# a lurch is sudden: 5 x the RMS of the band over the last ~2 s, which baseline wander is not
-_MOTION_SUDDEN = 5.0
-_MOTION_MEMORY_S = 2.0
 _NEIGHBOUR_HZ = 5.0  # a mains line is compared with the spectrum this far on either side
 
 
@@ -107,16 +102,12 @@ class Conditioner:
         self._step = quality.step_counts if counts else quality.step_uv
         self._flat_n = max(1, round(quality.flat_ms * fs_hz / 1000))
         self._blank_n = round(quality.blank_ms * fs_hz / 1000)
-        self._motion_uv = quality.motion_counts if counts else quality.motion_uv
-        low_hz, high_hz = _MOTION_BAND_HZ
-        self._low = (
-            SosState(bandpass_sos(low_hz, high_hz, fs_hz, 2), n_channels)
-            if self._motion_uv > 0 and high_hz < 0.45 * fs_hz
+        motion_level = quality.motion_counts if counts else quality.motion_uv
+        self._motion = (
+            MotionGate(motion_level, fs_hz, n_channels)
+            if motion_level > 0 and MotionGate.usable(fs_hz)
             else None
         )
-        self._memory_n = round(_MOTION_MEMORY_S * fs_hz)
-        pole = float(np.exp(-1.0 / self._memory_n))  # so the weights of k samples sum to 1-pole^k
-        self._low_power = SosState(np.array([[1 - pole, 0, 0, 1, -pole, 0]]), n_channels)
         low, high = band_edges_hz(cond, fs_hz)
         self._band = SosState(bandpass_sos(low, high, fs_hz, cond.order), n_channels)
         flat_pole = float(np.exp(-3.0 / self._flat_n))
@@ -170,9 +161,8 @@ class Conditioner:
         self._band.reset()
         self._notch.reset()
         self._power.reset()
-        if self._low is not None:
-            self._low.reset()
-        self._low_power.reset()
+        if self._motion is not None:
+            self._motion.reset()
         self._opened: list[list[int]] = [[] for _ in range(self._n)]
         self._index: int | None = None
         self._first: int | None = None
@@ -235,7 +225,7 @@ class Conditioner:
         y = self._apply_notch(band, start_index)
         elapsed = start_index - self._first
         if n:
-            self._power_flags(x, self._power.filter(band * band), elapsed, flags_now)
+            self._power_flags(x, self._power.filter(band * band), start_index, flags_now)
         if (
             not flags_now
             and not self._was_bad.any()
@@ -251,27 +241,19 @@ class Conditioner:
         return Conditioned(y, bad, flags)
 
     def _power_flags(
-        self, x: FloatCN, power: FloatCN, elapsed: int, flags_now: dict[str, BoolCN]
+        self, x: FloatCN, power: FloatCN, start_index: int, flags_now: dict[str, BoolCN]
     ) -> None:
         """``flat`` (no in-band power) and ``motion`` (a sudden slow lurch above in-band RMS)."""
+        elapsed = start_index - (self._first or 0)
         if power.min() < self._flat_rms**2 and elapsed + x.shape[1] > self._flat_n:
             flat = power < self._flat_rms**2
             flat[:, : max(0, self._flat_n - elapsed)] = False
             if flat.any():
                 flags_now["flat"] = flat
-        if self._low is not None:
-            low = self._low.filter(x)
-            low *= low
-            usual = self._low_power.filter(low)
-            if elapsed < 8 * self._memory_n:  # from the start: the mean so far, not toward 0
-                seen = elapsed + 1 + np.arange(x.shape[1])
-                usual /= -np.expm1(-seen / self._memory_n)
-            if elapsed + x.shape[1] > self._memory_n and low.max() >= self._motion_uv**2:
-                moving = (low >= self._motion_uv**2) & (low >= power)
-                moving &= low >= _MOTION_SUDDEN**2 * usual
-                moving[:, : max(0, self._memory_n - elapsed)] = False
-                if moving.any():
-                    flags_now["motion"] = moving
+        if self._motion is not None:
+            moving = self._motion.process(x, power, start_index)
+            if moving is not None:
+                flags_now["motion"] = moving
 
     def flagged_within(self, channel: int, lo_index: int, hi_index: int) -> bool:
         """Whether a quality episode of ``channel`` opened at a sample in ``[lo, hi)``.
