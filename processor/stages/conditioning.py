@@ -263,11 +263,6 @@ class Conditioner:
         """
         return any(lo_index <= at < hi_index for at in self._opened[channel])
 
-    @property
-    def holds_flags(self) -> bool:
-        """Some episode openings are remembered (see :meth:`forget_flags_before`)."""
-        return any(self._opened)
-
     def forget_flags_before(self, index: int) -> None:
         """Drop the openings before ``index`` (no question will be asked about them)."""
         self._opened = [[at for at in opened if at >= index] for opened in self._opened]

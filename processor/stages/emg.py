@@ -80,9 +80,8 @@ class EmgDetector:
             cfg.conditioning, cfg.quality, fs_hz, n_channels, unit=unit, mains_hz=mains_hz
         )
         low_rate = fs_hz < cfg.twitch.low_rate_hz
-        # at consumer rates (200 Hz) 5 ms is one sample: keep >= 3 so the energy is smoothed;
-        # at 500-700 Hz a 3-sample energy of rest noise crossed ``on_factor`` 1-8 times a
-        # minute: keep the 5 samples the 1 kHz thresholds were set with
+        # 5 ms is 1 sample at 200 Hz: keep >= 3 to smooth; at 500-700 Hz 3 samples of rest
+        # crossed on_factor 1-3 times a minute: keep the 5 the 1 kHz thresholds were set with
         fast_n = max(3 if low_rate else 5, round(cfg.envelope.fast_ms * fs_hz / 1000))
         self._envelope = MovingMean(fast_n, n_channels)
         self.noise = NoiseFloor(cfg.noise, fs_hz, n_channels)
@@ -164,6 +163,7 @@ class EmgDetector:
         if n == 0:
             self._decide_twitches(start_index, records)
         self.end_index = start_index + n
+        self._prune(self.end_index)
         return records
 
     def _quiet_prefix(
@@ -305,7 +305,7 @@ class EmgDetector:
         out = []
         for burst in touched:
             ch = burst.channel
-            if burst not in self._recent:
+            if not burst.floors_at_open:  # first seen: kept until no twitch can need it
                 self._recent.append(burst)
                 burst.floors_at_open = floor.tolist()
             if burst.confirm_index is not None and burst not in confirmed:
@@ -323,7 +323,7 @@ class EmgDetector:
         return out, ended, counts
 
     def _decide_twitches(self, processed_to: int, records: list[EmgRecord]) -> None:
-        if not (self._pending or self._recent or self.conditioner.holds_flags):
+        if not self._pending:
             return
         keep = []
         for found in self._pending:
@@ -332,10 +332,12 @@ class EmgDetector:
             elif not self._dropped(found):
                 records.append(found)
         self._pending = keep
-        # a burst or flag may still matter to a pending twitch or to one not yet found, whose
-        # onset can lie up to the twitch detector's look-back before the samples processed
+
+    def _prune(self, processed_to: int) -> None:
+        """Forget bursts and flags that no twitch, found or to be found, can still need."""
+        # older ones change no decision: pruning once per chunk only bounds the memory
         needed = processed_to - self._delay_n - self._twitch.lookback_n
-        needed = min([needed, *(found.twitch.onset_index for found in keep)])
+        needed = min([needed, *(found.twitch.onset_index for found in self._pending)])
         self.conditioner.forget_flags_before(needed)
         horizon = needed - self._before_n
         self._recent = [b for b in self._recent if b.end_index is None or b.end_index >= horizon]
@@ -389,7 +391,7 @@ class EmgDetector:
         """
         records: list[EmgRecord] = list(self.conditioner.flush())
         for burst in self._bursts.flush(self.end_index, ended_by):
-            if burst not in self._recent:
+            if not any(known is burst for known in self._recent):
                 self._recent.append(burst)
             records.append(BurstEnded(burst))
         records.extend(found for found in self._pending if not self._dropped(found))
