@@ -127,7 +127,8 @@ class Conditioner:
         # every harmonic's line and its two neighbours, 50 Hz ones first, in notch order
         self._probe_hz = np.array(
             [
-                (k + 1) * f + d
+                # a neighbour above Nyquist would alias onto the line itself: mirror it below
+                (k + 1) * f + (d if (k + 1) * f + d < fs_hz / 2 else -d)
                 for f in MAINS_CANDIDATES_HZ
                 for k in range(len(self._notches[f]))
                 for d in (-_NEIGHBOUR_HZ, 0.0, _NEIGHBOUR_HZ)
@@ -297,8 +298,12 @@ class Conditioner:
         total = (np.abs(self._probe) ** 2).sum(axis=0).reshape(-1, 3)  # (line, below/at/above)
         ratio = total[:, 1] / np.maximum(0.5 * (total[:, 0] + total[:, 2]), 1e-300)
         first = {50.0: 0, 60.0: len(self._notches[50.0])}
-        best = max(MAINS_CANDIDATES_HZ, key=lambda f: float(ratio[first[f]]))
-        self._mains = best if ratio[first[best]] >= self._min_ratio else 0.0
+        # a mains whose fundamental is above the band (a 100 Hz stream) has no line to notch
+        fundamentals = {
+            f: float(ratio[first[f]]) for f in MAINS_CANDIDATES_HZ if self._notches[f].size
+        }
+        best = max(fundamentals, key=lambda f: fundamentals[f], default=0.0)
+        self._mains = best if fundamentals.get(best, 0.0) >= self._min_ratio else 0.0
         keep = np.zeros(ratio.size, dtype=bool)
         if self._mains:
             lines = slice(first[best], first[best] + len(self._notches[best]))

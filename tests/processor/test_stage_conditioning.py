@@ -85,6 +85,18 @@ def test_only_the_mains_harmonics_present_are_notched() -> None:
     assert full.notch_sections == 7  # forced: every harmonic up to the band's 450 Hz
 
 
+def test_a_stream_too_slow_for_any_mains_line_decides_no_notch() -> None:
+    # at 100 Hz both 50 and 60 Hz lie above the band: nothing to probe, nothing to notch
+    stage = Conditioner(
+        replace(ConditioningConfig(), mains_detect_ms=500.0), QualityConfig(), 100.0, 1, unit="uV"
+    )
+    x = np.random.default_rng(2).normal(0.0, 3.0, size=(1, 300))
+    for a in range(0, 300, 7):
+        stage.process_cn(x[:, a : a + 7], a)
+    assert stage.mains_hz == 0.0
+    assert stage.notch_sections == 0
+
+
 def test_forced_notch_and_off() -> None:
     assert _make(notch="60").mains_hz == 60.0
     assert _make(notch="off").mains_hz == 0.0
