@@ -57,6 +57,9 @@ class MotionGate:
         self._tail: FloatCN = np.zeros((self._n, 0))
         self._seen = 0  # blocks since the reset
 
+    def flush(self) -> None:
+        """Nothing to decide: an unfinished block (< 10 ms) at the end is too short to lurch."""
+
     def process(self, x: FloatCN, power: FloatCN, start_index: int) -> NDArray[np.bool_] | None:
         """Flags for raw ``x`` ``(n_channels, n)`` given the in-band power (None: no motion)."""
         n = x.shape[1]
