@@ -35,6 +35,8 @@ from scipy import signal
 from benchmarks import baselines, cases
 from processor.config import DetectionConfig
 from processor.stages.conditioning import Conditioner
+from processor.stages.filters import MovingMean
+from processor.stages.twitch import energy_window_n
 from processor.synth.muap import band_limit, muap_template
 
 INTERNAL_HZ = 10_000.0
@@ -87,10 +89,12 @@ def template(rng: np.random.Generator, fs_hz: float) -> np.ndarray:
 
 
 def energy_5ms(fs_hz: float) -> Feature:
-    width = max(3, round(0.005 * fs_hz))  # as the pipeline's envelope
+    cfg = DetectionConfig()
+    width = energy_window_n(cfg.envelope.fast_ms, cfg.twitch.low_rate_hz, fs_hz)
 
     def feature(y: np.ndarray) -> np.ndarray:
-        return np.asarray(signal.lfilter(np.ones(width) / width, [1.0], y * y))
+        energy: np.ndarray = MovingMean(width, 1).filter((y * y)[np.newaxis])[0]
+        return energy
 
     return feature
 

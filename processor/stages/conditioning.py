@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from processor.config.detection import ConditioningConfig, QualityConfig
 from processor.errors import ConfigError
 from processor.model import Chunk
-from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos
+from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos, one_pole_sos
 from processor.stages.motion import MotionGate
 
 BoolCN = NDArray[np.bool_]
@@ -111,7 +111,7 @@ class Conditioner:
         low, high = band_edges_hz(cond, fs_hz)
         self._band = SosState(bandpass_sos(low, high, fs_hz, cond.order), n_channels)
         flat_pole = float(np.exp(-3.0 / self._flat_n))
-        self._power = SosState(np.array([[1 - flat_pole, 0, 0, 1, -flat_pole, 0]]), n_channels)
+        self._power = SosState(one_pole_sos(flat_pole), n_channels)
         notch_top = min(cond.notch_max_hz, high)
         self._notches = {
             f: notch_sos(f, fs_hz, cond.notch_q, notch_top) for f in MAINS_CANDIDATES_HZ
@@ -226,7 +226,8 @@ class Conditioner:
         y = self._apply_notch(band, start_index)
         elapsed = start_index - self._first
         if n:
-            self._power_flags(x, self._power.filter(band * band), start_index, flags_now)
+            power = self._power.filter(band * band)
+            self._power_flags(x, power, (start_index, elapsed), flags_now)
         if (
             not flags_now
             and not self._was_bad.any()
@@ -242,10 +243,13 @@ class Conditioner:
         return Conditioned(y, bad, flags)
 
     def _power_flags(
-        self, x: FloatCN, power: FloatCN, start_index: int, flags_now: dict[str, BoolCN]
+        self, x: FloatCN, power: FloatCN, at: tuple[int, int], flags_now: dict[str, BoolCN]
     ) -> None:
-        """``flat`` (no in-band power) and ``motion`` (a sudden slow lurch above in-band RMS)."""
-        elapsed = start_index - (self._first or 0)
+        """``flat`` (no in-band power) and ``motion`` (a sudden slow lurch above in-band RMS).
+
+        ``at`` is (absolute index of ``x[:, 0]``, samples since the stream's first).
+        """
+        start_index, elapsed = at
         if power.min() < self._flat_rms**2 and elapsed + x.shape[1] > self._flat_n:
             flat = power < self._flat_rms**2
             flat[:, : max(0, self._flat_n - elapsed)] = False

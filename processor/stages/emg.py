@@ -18,7 +18,7 @@ from processor.stages.contraction import Burst, ContractionDetector, envelope_st
 from processor.stages.energy_history import BackgroundWindow, EnergyHistory
 from processor.stages.filters import FloatCN, MovingMean
 from processor.stages.noise import NoiseFloor
-from processor.stages.twitch import TwitchCandidate, TwitchDetector
+from processor.stages.twitch import TwitchCandidate, TwitchDetector, energy_window_n
 
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
 # synergists recruited for one movement start within about 100 ms of each other
@@ -79,10 +79,7 @@ class EmgDetector:
         self.conditioner = Conditioner(
             cfg.conditioning, cfg.quality, fs_hz, n_channels, unit=unit, mains_hz=mains_hz
         )
-        low_rate = fs_hz < cfg.twitch.low_rate_hz
-        # 5 ms is 1 sample at 200 Hz: keep >= 3 to smooth; at 500-700 Hz 3 samples of rest
-        # crossed on_factor 1-3 times a minute: keep the 5 the 1 kHz thresholds were set with
-        fast_n = max(3 if low_rate else 5, round(cfg.envelope.fast_ms * fs_hz / 1000))
+        fast_n = energy_window_n(cfg.envelope.fast_ms, cfg.twitch.low_rate_hz, fs_hz)
         self._envelope = MovingMean(fast_n, n_channels)
         self.noise = NoiseFloor(cfg.noise, fs_hz, n_channels)
         self._twitch = TwitchDetector(cfg.twitch, fs_hz, n_channels, unit)
@@ -92,6 +89,7 @@ class EmgDetector:
         self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
         self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
+        low_rate = fs_hz < tw.low_rate_hz
         on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
         self._delay_n = self._after_n + self._bursts.lag_n
         self._lead_n = min(round(_FLAG_LEAD_MS * fs_hz / 1000), self._delay_n)
@@ -391,7 +389,7 @@ class EmgDetector:
         """
         records: list[EmgRecord] = list(self.conditioner.flush())
         for burst in self._bursts.flush(self.end_index, ended_by):
-            if not any(known is burst for known in self._recent):
+            if not burst.floors_at_open:  # never seen open (registered in _burst_step)
                 self._recent.append(burst)
             records.append(BurstEnded(burst))
         records.extend(found for found in self._pending if not self._dropped(found))

@@ -29,6 +29,11 @@ def first_true(mask: NDArray[np.bool_]) -> int:
     return at if mask[at] else -1
 
 
+def one_pole_sos(pole: float) -> FloatCN:
+    """Exponential smoothing ``y[t] = pole * y[t-1] + (1 - pole) * x[t]`` as one SOS section."""
+    return np.array([[1.0 - pole, 0.0, 0.0, 1.0, -pole, 0.0]])
+
+
 def bandpass_sos(low_hz: float, high_hz: float, fs_hz: float, order: int) -> FloatCN:
     """Butterworth band-pass as SOS; the high edge must already be below Nyquist."""
     if high_hz <= low_hz:

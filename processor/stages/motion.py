@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from processor.stages.filters import FloatCN, SosState, bandpass_sos
+from processor.stages.filters import FloatCN, SosState, bandpass_sos, one_pole_sos
 
 _BAND_HZ = (1.0, 10.0)
 _RATE_HZ = 100.0
@@ -41,7 +41,7 @@ class MotionGate:
         self._band = SosState(bandpass_sos(*_BAND_HZ, rate, 2), n_channels)
         self._memory_n = round(_MEMORY_S * rate)
         pole = float(np.exp(-1.0 / self._memory_n))  # the weights of k values sum to 1-pole^k
-        self._usual = SosState(np.array([[1 - pole, 0, 0, 1, -pole, 0]]), n_channels)
+        self._usual = SosState(one_pole_sos(pole), n_channels)
         self._n = n_channels
         self.reset()
 

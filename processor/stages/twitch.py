@@ -34,6 +34,15 @@ _ECHO_OF_PEAK = 0.2  # ... re-crossings below 20 % of its energy (45 % amplitude
 _LONG_KEPT = 64  # sustained episodes remembered per channel (a train check looks back < 1 s)
 
 
+def energy_window_n(fast_ms: float, low_rate_hz: float, fs_hz: float) -> int:
+    """Samples in the twitch energy window of a stream at ``fs_hz``.
+
+    5 ms is 1 sample at 200 Hz: keep >= 3 to smooth. At 500-700 Hz 3 samples of rest crossed
+    ``on_factor`` 1-3 times a minute: keep the 5 the 1 kHz thresholds were set with.
+    """
+    return max(3 if fs_hz < low_rate_hz else 5, round(fast_ms * fs_hz / 1000))
+
+
 @dataclass(frozen=True, slots=True)
 class TwitchCandidate:
     """A short above-threshold episode on one channel (absolute sample indices).
