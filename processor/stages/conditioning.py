@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -301,7 +302,8 @@ class Conditioner:
         """Keep the notch of the mains whose line stands out, and of its harmonics that do."""
         total = (np.abs(self._probe) ** 2).sum(axis=0).reshape(-1, 3)  # (line, below/at/above)
         ratio = total[:, 1] / np.maximum(0.5 * (total[:, 0] + total[:, 2]), 1e-300)
-        first = {50.0: 0, 60.0: len(self._notches[50.0])}
+        sizes = [len(self._notches[f]) for f in MAINS_CANDIDATES_HZ]
+        first = dict(zip(MAINS_CANDIDATES_HZ, itertools.accumulate(sizes, initial=0), strict=False))
         # a mains whose fundamental is above the band (a 100 Hz stream) has no line to notch
         fundamentals = {
             f: float(ratio[first[f]]) for f in MAINS_CANDIDATES_HZ if self._notches[f].size

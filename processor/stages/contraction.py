@@ -99,6 +99,14 @@ class ContractionDetector:
         """Some channel has activity in its window or an open burst."""
         return not self._count.idle or any(b is not None for b in self.open)
 
+    def calm(self, active: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Where the noise floor may learn if the next samples are ``active`` (not consumed).
+
+        A sample is calm while fewer than ``freeze_count`` of its trailing window are active.
+        """
+        calm: NDArray[np.bool_] = self._count.peek(active) < self.freeze_count
+        return calm
+
     def process(
         self, active: NDArray[np.bool_], start_index: int
     ) -> tuple[list[Burst], list[Burst], NDArray[np.int64] | None]:

@@ -16,13 +16,12 @@ from processor.config.detection import DetectionConfig
 from processor.stages.conditioning import Conditioner, QualityFlag
 from processor.stages.contraction import Burst, ContractionDetector, envelope_stats
 from processor.stages.energy_history import BackgroundWindow, EnergyHistory
-from processor.stages.filters import FloatCN, MovingMean
+from processor.stages.filters import FloatCN, MovingMean, first_true
 from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector, energy_window_n
+from processor.stages.voluntary import RecentBursts
 
 _LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
-# synergists recruited for one movement start within about 100 ms of each other
-_SYNERGIST_ONSET_MS = 100.0
 _FLAG_LEAD_MS = 200.0  # a twitch this soon before a quality flag is the bad signal's edge
 
 
@@ -86,14 +85,12 @@ class EmgDetector:
         window_n = round(cfg.envelope.slow_ms * fs_hz / 1000)
         self._bursts = ContractionDetector(cfg.contraction, cfg.spasm, window_n, fs_hz, n_channels)
         tw = cfg.twitch
-        self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
-        self._after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
-        self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
+        # every channel's: a contraction anywhere on the wearable makes nearby twitches voluntary
+        self._recent = RecentBursts(cfg, fs_hz, self._twitch.is_train)
         low_rate = fs_hz < tw.low_rate_hz
         on_factor = tw.low_rate_on_factor if low_rate else tw.on_factor
-        self._delay_n = self._after_n + self._bursts.lag_n
+        self._delay_n = self._recent.after_n + self._bursts.lag_n
         self._lead_n = min(round(_FLAG_LEAD_MS * fs_hz / 1000), self._delay_n)
-        self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
         self._cv_block = max(1, round(50.0 / cfg.noise.decimate_ms))
         confirm_n = round(cfg.spasm.confirm_ms * fs_hz / 1000)
         refresh_n = self.noise.refresh_n
@@ -111,8 +108,6 @@ class EmgDetector:
             self.noise.decim_n,
             max(confirm_n, decide_n + background_n) + refresh_n,
         )
-        # every channel's: a contraction anywhere on the wearable makes nearby twitches voluntary
-        self._recent: list[Burst] = []
         self._pending: list[TwitchFound] = []
         self._factors = np.array(
             [on_factor, tw.off_factor, tw.onset_factor, cfg.contraction.active_factor]
@@ -146,7 +141,7 @@ class EmgDetector:
                 self._decide_twitches(start_index + quiet_to, records)
                 a = quiet_to
                 continue
-            b = min(n, a + refresh - (start_index + a) % refresh)
+            b = self._floor_run_end(masked, cond.bad, start_index, a, n)
             self._segment(
                 cond.y[:, a:b],
                 energy[:, a:b],
@@ -236,6 +231,33 @@ class EmgDetector:
         self._twitch.skip(y[:, a:end], energy[:, a:end])
         return end
 
+    def _floor_run_end(
+        self, masked: FloatCN, bad: NDArray[np.bool_], start: int, a: int, n: int
+    ) -> int:
+        """End of the refresh segments from ``a`` on that share the current noise floor.
+
+        The floor only changes at a refresh after a value was pushed to it; during a
+        contraction or bad signal nothing is pushed, so those segments are run as one.
+        """
+        refresh, decim = self.noise.refresh_n, self.noise.decim_n
+        into = (start + a) % refresh
+        end = min(n, a + refresh - into)
+        # mid-segment, the floor may already be behind values pushed since its refresh
+        if into or end == n or not self._bursts.busy:
+            return end
+        lim = min(n, end + (_LOOKAHEAD_REFRESHES - 1) * refresh)
+        active = masked[:, a:lim] > (self.noise.floor * self._factors[3])[:, np.newaxis]
+        first = (-(start + a)) % decim
+        pushed = self._bursts.calm(active)[:, first::decim]
+        if not self._clean:
+            pushed &= ~bad[:, a + first : lim : decim]
+        learns: NDArray[np.bool_] = np.logical_or.reduce(pushed, axis=0)
+        at = first_true(learns)
+        if at < 0:
+            return lim
+        at = a + first + at * decim
+        return min(n, at + refresh - (start + at) % refresh)
+
     @staticmethod
     def _clean_until(bad_at: NDArray[np.intp] | None, a: int, n: int) -> int:
         """First bad sample at or after ``a`` (``n``: none)."""
@@ -304,7 +326,7 @@ class EmgDetector:
         for burst in touched:
             ch = burst.channel
             if not burst.floors_at_open:  # first seen: kept until no twitch can need it
-                self._recent.append(burst)
+                self._recent.add(burst)
                 burst.floors_at_open = floor.tolist()
             if burst.confirm_index is not None and burst not in confirmed:
                 continue
@@ -337,8 +359,7 @@ class EmgDetector:
         needed = processed_to - self._delay_n - self._twitch.lookback_n
         needed = min([needed, *(found.twitch.onset_index for found in self._pending)])
         self.conditioner.forget_flags_before(needed)
-        horizon = needed - self._before_n
-        self._recent = [b for b in self._recent if b.end_index is None or b.end_index >= horizon]
+        self._recent.forget_before(needed)
 
     def _dropped(self, found: TwitchFound) -> bool:
         """Voluntary activity around the twitch, or the leading edge of bad signal."""
@@ -348,37 +369,8 @@ class EmgDetector:
             tw.channel, tw.onset_index, tw.end_index + self._lead_n
         )
         busy = window is not None and self._history.on_background(tw, found.decided_index, window)
-        return lead or busy or self._near_burst(found)
-
-    def _near_burst(self, found: TwitchFound) -> bool:
-        """Whether a contraction surrounds the twitch, as known at its decision sample.
-
-        Bursts are mutated as they evolve; only what was decided by ``found.decided_index``
-        counts (a burst opened later is unknown, one whose end was decided later is still
-        open), so the answer is the same whatever the chunking.
-        """
-        twitch = found.twitch
-        decided = found.decided_index
-        known_at = twitch.end_index + self._delay_n  # <= the decision sample in any chunking
-        for burst in self._recent:
-            if burst.opened_index > decided:
-                continue
-            # a contraction about to start on the twitch's own channel makes the twitch its
-            # first discharge; elsewhere it must already be under way (a big twitch's ringing
-            # opens a short burst on a neighbouring electrode just after it)
-            after_n = self._after_n if burst.channel == twitch.channel else self._synergist_n
-            if burst.onset_index > twitch.end_index + after_n:
-                continue
-            if self._twitch.is_train(burst, known_at):
-                continue  # a 10-25 Hz train of discrete twitches, not a contraction
-            end = burst.end_index
-            if end is None or burst.decided_index is None or burst.decided_index > decided:
-                return True  # still open at the decision sample
-            if end - burst.onset_index < self._min_burst_n:
-                continue  # a big twitch's own ringing, not a contraction
-            if end + self._before_n >= twitch.onset_index:
-                return True
-        return False
+        known_at = tw.end_index + self._delay_n  # <= the decision sample in any chunking
+        return lead or busy or self._recent.surround(tw, found.decided_index, known_at)
 
     def flush(self, ended_by: str = "end_of_stream") -> list[EmgRecord]:
         """Input stops: decide pending twitches, close bursts and quality episodes.
@@ -390,7 +382,7 @@ class EmgDetector:
         records: list[EmgRecord] = list(self.conditioner.flush())
         for burst in self._bursts.flush(self.end_index, ended_by):
             if not burst.floors_at_open:  # never seen open (registered in _burst_step)
-                self._recent.append(burst)
+                self._recent.add(burst)
             records.append(BurstEnded(burst))
         records.extend(found for found in self._pending if not self._dropped(found))
         self._pending = []

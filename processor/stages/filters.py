@@ -150,11 +150,19 @@ class RunningCount:
 
     def count(self, flags: NDArray[np.bool_]) -> NDArray[np.int64]:
         """Trailing counts ``(n_channels, n)`` of ``flags`` including the current sample."""
+        out, ext = self._counts(flags)
+        self._tail = ext[:, ext.shape[1] - self._width :].copy()
+        self._tail_total = self._tail.sum(axis=1)
+        return out
+
+    def peek(self, flags: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """What ``count`` would return for ``flags``, without consuming them."""
+        return self._counts(flags)[0]
+
+    def _counts(self, flags: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         n = flags.shape[1]
         ext = np.concatenate([self._tail, flags.astype(np.int64)], axis=1)
         csum = np.cumsum(ext, axis=1)
         # count over (t - width, t]: csum[t] - csum[t - width]; the tail provides t - width >= 0
         out: NDArray[np.int64] = csum[:, self._width :] - csum[:, :n]
-        self._tail = ext[:, ext.shape[1] - self._width :].copy()
-        self._tail_total = self._tail.sum(axis=1)
-        return out
+        return out, ext

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from functools import cache
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,9 +31,9 @@ def _emg() -> np.ndarray:
     return x
 
 
-def _records(cuts: list[int]) -> list[EmgRecord]:
+def _records(cuts: list[int], x: np.ndarray | None = None) -> list[EmgRecord]:
     det = EmgDetector(DetectionConfig(), 1000.0, 2, "uV")
-    x = _emg()
+    x = _emg() if x is None else x
     edges = [0, *cuts, N]
     out: list[EmgRecord] = []
     for a, b in itertools.pairwise(edges):
@@ -45,7 +47,9 @@ def _summary(records: list[EmgRecord]) -> list[tuple[object, ...]]:
         if isinstance(r, TwitchFound):
             rows.append(("twitch", r.twitch, r.decided_index))
         elif isinstance(r, BurstConfirmed):
-            rows.append(("confirm", r.burst.onset_index, r.burst.confirm_index, r.envelope_cv))
+            rows.append(
+                ("confirm", r.burst.onset_index, r.burst.confirm_index, r.envelope_cv, r.rms_factor)
+            )
         elif isinstance(r, BurstEnded):
             rows.append(("end", r.burst.onset_index, r.burst.end_index, r.burst.decided_index))
         else:
@@ -72,6 +76,33 @@ def test_emg_detector_finds_twitches_burst_and_bad_samples() -> None:
 @given(cuts=st.lists(st.integers(1, N - 1), unique=True, max_size=40).map(sorted))
 def test_emg_detector_chunked_equals_one_pass(cuts: list[int]) -> None:
     assert _summary(_records(cuts)) == _summary(_records([]))
+
+
+def test_segments_that_share_a_noise_floor_run_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing reaches the noise floor while every channel contracts or is bad, so those
+    refresh segments are run in one call: the records are those of one segment at a time."""
+    x = _emg().copy()
+    x[7_000:11_000, 0] += 0.5 * x[7_000:11_000, 1]  # the burst, copied onto the other electrode
+    calls: list[int] = []
+    segment = EmgDetector._segment
+
+    def counted(self: EmgDetector, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        segment(self, *args, **kwargs)
+
+    def one_segment(self: EmgDetector, *args: Any) -> int:  # (masked, bad, start, a, n)
+        start, a, n = (int(v) for v in args[2:])
+        refresh = self.noise.refresh_n
+        return min(n, a + refresh - (start + a) % refresh)
+
+    monkeypatch.setattr(EmgDetector, "_segment", counted)
+    cuts = [3_333, 7_050, 7_150, 7_250, 7_350, 8_050]  # some start inside a refresh segment
+    merged = _summary(_records(cuts, x))
+    merged_calls = len(calls)
+    calls.clear()
+    monkeypatch.setattr(EmgDetector, "_floor_run_end", one_segment)
+    assert merged == _summary(_records(cuts, x))
+    assert merged_calls < 0.8 * len(calls)
 
 
 def _acc_run(cuts: list[int]) -> tuple[tuple[bool, float, float], ...]:
@@ -108,7 +139,7 @@ def _twitch_and_burst(
     """A detector holding one ended burst ``(onset, end)`` and one pending twitch."""
     det = EmgDetector(DetectionConfig(), 1000.0, 1, "uV")
     onset, end = burst
-    det._recent.append(Burst(0, onset, end, decided_index=burst_decided, opened_index=onset + 50))
+    det._recent.add(Burst(0, onset, end, decided_index=burst_decided, opened_index=onset + 50))
     cand = TwitchCandidate(0, twitch_onset, twitch_onset + span, twitch_onset + span, 80.0, 20.0)
     found = TwitchFound(cand, cand.end_index + det._delay_n)
     det._pending.append(found)
@@ -128,7 +159,7 @@ def test_a_burst_ending_after_the_twitch_decision_is_still_open_for_it() -> None
     # twitch is near a contraction however much data the chunk held past that sample
     for late in (0, 3):
         det, found = _twitch_and_burst(twitch_onset=5_000, burst=(4_900, 4_960), burst_decided=0)
-        burst = det._recent[0]
+        burst = det._recent.bursts[0]
         burst.decided_index = found.decided_index + late
         kept = _decided(det, found.decided_index + 1_000)
         assert (kept == [found]) is (late == 0)
@@ -161,5 +192,5 @@ def test_state_stays_bounded_through_a_long_twitch_free_workout() -> None:
         lurch = motion_artifact(rng, 1000.0, 400.0)
         x[0, 100 : 100 + lurch.size] += lurch
         detector.process_cn(x, second * 1000)
-        held.append(len(detector._recent) + sum(map(len, detector.conditioner._opened)))
+        held.append(len(detector._recent.bursts) + sum(map(len, detector.conditioner._opened)))
     assert max(held[60:]) <= 4
