@@ -1,23 +1,31 @@
-"""Joining live-sized chunks of one stream into short blocks before detection.
+"""Joining live-sized chunks into short blocks before detection.
 
-Live BLE hands the pipeline a chunk per notification (2 samples for a Myo) and the per-call cost
-of the detector, not its per-sample cost, then dominates. The pipeline is chunking-invariant, so
-joining contiguous chunks of the same stream up to ``block_s`` changes no event; it only delays
-the events of a held chunk until the block is complete (by less than ``block_s``).
+Live BLE hands the pipeline a chunk per notification (2 EMG samples every 10 ms and an IMU
+sample every 20 ms for a Myo) and the per-call cost of the detector, not its per-sample cost,
+then dominates. The pipeline gives the same events whatever the chunking and interleaving, as
+long as its items arrive in time order. So contiguous chunks of each stream are joined until one
+stream spans ``block_s``, and the blocks are handed on in order of their start times. This
+changes no event; it only delays the events of a held chunk until its block is complete (by less
+than ``block_s``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from processor.model import Chunk
+from processor.model import Chunk, StreamInfo
+
+
+def _start_s(chunk: Chunk) -> float:
+    return chunk.stream.t0_s + chunk.start_index / chunk.stream.fs_hz
 
 
 class BlockJoiner:
-    """Holds contiguous chunks of one stream until they span at least ``block_s`` seconds.
+    """Holds contiguous chunks of each stream until one stream spans at least ``block_s``.
 
     Args:
-        block_s: shortest block handed on, seconds; a longer chunk passes straight through.
+        block_s: shortest block handed on, seconds; a longer chunk passes straight through
+            (with whatever the other streams held before it).
     """
 
     def __init__(self, block_s: float) -> None:
@@ -25,32 +33,42 @@ class BlockJoiner:
         self.reset()
 
     def reset(self) -> None:
-        """Drop whatever is held."""
-        self._held: list[Chunk] = []
-        self._n = 0
+        """Drop whatever is held and forget the stream descriptions seen."""
+        self._seen: dict[str, StreamInfo] = {}
+        self._release()
+
+    def _release(self) -> None:
+        self._held: dict[str, list[Chunk]] = {}
+        self._n: dict[str, int] = {}
 
     def push(self, chunk: Chunk) -> list[Chunk]:
-        """Add one chunk; returns the blocks to process now, oldest first (often none).
+        """Add one chunk; returns the blocks to process now, in time order (often none).
 
-        A chunk of another stream description or not contiguous with the held ones first
-        releases what is held.
+        A chunk with another description of its stream, or not contiguous with the held ones
+        of its stream, first releases everything held. The first chunk of a new description is
+        released at once, so a stream the detector refuses (a rate its band cannot fit) is
+        refused at its first chunk.
         """
         out: list[Chunk] = []
-        held = self._held
+        name = chunk.stream.name
+        held = self._held.get(name)
         if held and (chunk.stream != held[0].stream or chunk.start_index != held[-1].end_index):
             out.extend(self.drain())
-        self._held.append(chunk)
-        self._n += chunk.data.shape[0]
-        if self._n >= self._block_s * chunk.stream.fs_hz:
+        self._held.setdefault(name, []).append(chunk)
+        self._n[name] = self._n.get(name, 0) + chunk.data.shape[0]
+        new = self._seen.get(name) != chunk.stream
+        self._seen[name] = chunk.stream
+        if new or self._n[name] >= self._block_s * chunk.stream.fs_hz:
             out.extend(self.drain())
         return out
 
     def drain(self) -> list[Chunk]:
-        """Release what is held as one chunk (an empty list when nothing is held)."""
-        held = self._held
-        if not held:
-            return []
-        first = held[0]
-        data = first.data if len(held) == 1 else np.concatenate([c.data for c in held], axis=0)
-        self.reset()
-        return [Chunk(first.stream, first.start_index, data)]
+        """Release what is held: one block per stream, by start time (empty: nothing held)."""
+        blocks = [
+            held[0]
+            if len(held) == 1
+            else Chunk(held[0].stream, held[0].start_index, np.concatenate([c.data for c in held]))
+            for held in self._held.values()
+        ]
+        self._release()
+        return sorted(blocks, key=_start_s)  # stable: ties keep their arrival order

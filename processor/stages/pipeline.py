@@ -37,7 +37,7 @@ EMG_STREAM = "emg"
 ACC_STREAM = "acc"
 _INF = math.inf
 _TRAIN_S = 0.15  # twitches this close to a visible one on the channel belong to its train
-_BLOCK_S = 0.02  # live EMG chunks are joined into blocks this long (blocks.py)
+_BLOCK_S = 0.1  # live chunks are joined into blocks this long (blocks.py)
 
 
 class Pipeline:
@@ -82,16 +82,12 @@ class Pipeline:
         name = item.stream if isinstance(item, Gap) else item.stream.name
         if name not in {EMG_STREAM, ACC_STREAM}:
             return []
-        if isinstance(item, Chunk) and name == EMG_STREAM:
-            self._counts["samples.emg"] += item.data.shape[0]
-            for block in self._blocks.push(item):  # often none: live chunks are joined
-                self._emg_chunk(block)
+        if isinstance(item, Chunk):
+            self._counts[f"samples.{name}"] += item.data.shape[0]
+            self._drain(self._blocks.push(item))  # often none: live chunks are joined
         else:
             self._drain()
-            if isinstance(item, Gap):
-                self._gap(item)
-            else:
-                self._acc_chunk(item)
+            self._gap(item)
         return self._release(final=False)
 
     def flush(self) -> list[Event]:
@@ -109,9 +105,10 @@ class Pipeline:
         return {key: int(value) for key, value in sorted(self._counts.items())}
 
     # ----------------------------------------------------------------- streams
-    def _drain(self) -> None:
-        for block in self._blocks.drain():
-            self._emg_chunk(block)
+    def _drain(self, blocks: list[Chunk] | None = None) -> None:
+        """Run ``blocks`` (default: whatever the joiner holds), oldest first."""
+        for block in self._blocks.drain() if blocks is None else blocks:
+            (self._emg_chunk if block.stream.name == EMG_STREAM else self._acc_chunk)(block)
 
     def _item_start(self, info: StreamInfo, start_index: int) -> None:
         self._watermark_s = max(self._watermark_s, info.t0_s + start_index / info.fs_hz)
@@ -138,7 +135,6 @@ class Pipeline:
     def _acc_chunk(self, chunk: Chunk) -> None:
         info = chunk.stream
         self._item_start(info, chunk.start_index)
-        self._counts["samples.acc"] += chunk.data.shape[0]
         if self._acc is None or self._acc_info is None or info.fs_hz != self._acc_info.fs_hz:
             keep_s = (self._cfg.spasm.confirm_ms + self._cfg.spasm.movement_before_ms) / 1000
             self._acc = AccFeatures(

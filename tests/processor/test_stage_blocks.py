@@ -11,32 +11,60 @@ from processor.stages.pipeline import Pipeline
 from processor.synth import synth_session
 
 MYO = StreamInfo("emg", 200.0, tuple(f"emg_{i}" for i in range(8)), "uV")
+IMU = StreamInfo("acc", 50.0, ("acc_x", "acc_y", "acc_z"), "g")
 
 
 def test_joiner_holds_until_the_block_is_full() -> None:
     joiner = BlockJoiner(0.02)  # 4 samples at 200 Hz
-    data = np.arange(16.0).reshape(8, 2).repeat(4, axis=1)
-    assert joiner.push(Chunk(MYO, 0, data[0:2])) == []
-    (block,) = joiner.push(Chunk(MYO, 2, data[2:4]))
-    assert block.start_index == 0
-    np.testing.assert_array_equal(block.data, data[0:4])
-    assert joiner.push(Chunk(MYO, 4, data[4:6])) == []
+    data = np.arange(20.0).reshape(10, 2).repeat(4, axis=1)
+    (first,) = joiner.push(Chunk(MYO, 0, data[0:2]))  # a new stream runs at once
+    np.testing.assert_array_equal(first.data, data[0:2])
+    assert joiner.push(Chunk(MYO, 2, data[2:4])) == []
+    (block,) = joiner.push(Chunk(MYO, 4, data[4:6]))
+    assert block.start_index == 2
+    np.testing.assert_array_equal(block.data, data[2:6])
+    assert joiner.push(Chunk(MYO, 6, data[6:8])) == []
     (tail,) = joiner.drain()
-    np.testing.assert_array_equal(tail.data, data[4:6])
+    np.testing.assert_array_equal(tail.data, data[6:8])
     assert joiner.drain() == []
 
 
 def test_joiner_never_joins_across_a_jump_or_a_new_stream() -> None:
     joiner = BlockJoiner(1.0)
     data = np.ones((2, 8))
-    assert joiner.push(Chunk(MYO, 0, data)) == []
+    assert len(joiner.push(Chunk(MYO, 0, data))) == 1  # a new stream runs at once
+    assert joiner.push(Chunk(MYO, 2, data)) == []
     (before_jump,) = joiner.push(Chunk(MYO, 10, data))
-    assert (before_jump.start_index, before_jump.data.shape[0]) == (0, 2)
+    assert (before_jump.start_index, before_jump.data.shape[0]) == (2, 2)
     other = StreamInfo("emg", 400.0, MYO.channels, "uV")
-    (before_rate_change,) = joiner.push(Chunk(other, 12, data))
+    before_rate_change, new_rate = joiner.push(Chunk(other, 12, data))
     assert before_rate_change.start_index == 10
-    (last,) = joiner.drain()
-    assert last.stream == other
+    assert (new_rate.stream, new_rate.start_index) == (other, 12)
+    assert joiner.drain() == []
+
+
+def test_interleaved_streams_are_joined_and_released_in_time_order() -> None:
+    joiner = BlockJoiner(0.06)  # 12 EMG samples at 200 Hz, 3 IMU samples at 50 Hz
+    emg, imu = np.arange(16.0).reshape(8, 2), np.arange(9.0).reshape(3, 3)
+    joiner.push(Chunk(IMU, -1, imu[:1]))  # the streams' first chunks run at once
+    joiner.push(Chunk(MYO, -2, emg[:2]))
+    pushed = [
+        Chunk(IMU, 0, imu[:1]),  # t = 0 ms
+        Chunk(MYO, 0, emg[0:2]),
+        Chunk(MYO, 2, emg[2:4]),  # 10 ms
+        Chunk(IMU, 1, imu[1:2]),  # 20 ms
+        Chunk(MYO, 4, emg[4:6]),
+        Chunk(MYO, 6, emg[6:8]),
+    ]
+    assert [joiner.push(c) for c in pushed] == [[]] * len(pushed)
+    first, second = joiner.push(Chunk(IMU, 2, imu[2:]))  # 60 ms of IMU held: release all
+    assert (first.stream, first.start_index) == (IMU, 0)  # a tie at 0 ms keeps arrival order
+    np.testing.assert_array_equal(first.data, imu)
+    assert (second.stream, second.start_index) == (MYO, 0)
+    np.testing.assert_array_equal(second.data, emg)
+    assert joiner.push(Chunk(MYO, 8, emg[:2])) == []
+    assert joiner.push(Chunk(IMU, 5, imu[:1])) == []  # 100 ms, after the EMG's 40 ms
+    assert [(b.stream, b.start_index) for b in joiner.drain()] == [(MYO, 8), (IMU, 5)]
 
 
 def _run(items: list[Chunk | Gap]) -> tuple[list[Event], dict[str, object]]:
@@ -64,3 +92,21 @@ def test_two_sample_live_chunks_give_the_whole_recordings_events() -> None:
     assert events == reference
     assert stats == reference_stats
     assert any(e.type != "signal_quality" for e in events)
+
+
+def test_a_myo_with_its_imu_gives_the_whole_recordings_events() -> None:
+    rec = synth_session(
+        fs_hz=200.0, duration_s=30.0, n_emg=8, seed=2, scenario="twitches", acc_fs_hz=50.0
+    )
+    emg, imu = rec.emg_uv, rec.acc_g
+    assert imu is not None
+    live: list[Chunk | Gap] = []
+    for i in range(0, emg.shape[0], 2):  # in time order: 2 EMG samples / 10 ms, 1 IMU / 20 ms
+        if i % 4 == 0 and i // 4 < imu.shape[0]:
+            live.append(Chunk(IMU, i // 4, imu[i // 4 : i // 4 + 1]))
+        live.append(Chunk(MYO, i, emg[i : i + 2]))
+    events, stats = _run(live)
+    reference, reference_stats = _run([Chunk(IMU, 0, imu), Chunk(MYO, 0, emg)])
+    assert events == reference
+    assert stats == reference_stats
+    assert any(e.extras.get("visibility_evidence") == "accelerometer" for e in events)

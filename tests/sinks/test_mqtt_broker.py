@@ -52,7 +52,14 @@ async def test_discovery_state_and_events_on_the_broker(
         late = watchers(broker.port, ["#"])  # sees only what is retained
         opts = DiscoveryOptions(TopicTree("twitchwatch", "test", "homeassistant"), 1, "0.1.0", 180)
         expected = wearable_configs(DeviceInfo("left_calf"), opts)
-        await asyncio.to_thread(late.wait_for, lambda ms: set(expected) <= {m.topic for m in ms})
+        # the broker sends retained messages in no promised order: wait for all of them
+        wanted = {
+            *expected,
+            "twitchwatch/bridge/test/status",
+            "twitchwatch/left_calf/availability",
+            "twitchwatch/left_calf/state",
+        }
+        await asyncio.to_thread(late.wait_for, lambda ms: wanted <= {m.topic for m in ms})
         retained = {m.topic: m for m in late.snapshot()}
         assert all(m.retain for m in retained.values())
         for topic, payload in expected.items():
