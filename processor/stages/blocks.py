@@ -20,6 +20,10 @@ def _start_s(chunk: Chunk) -> float:
     return chunk.stream.t0_s + chunk.start_index / chunk.stream.fs_hz
 
 
+def _same(a: StreamInfo, b: StreamInfo) -> bool:
+    return a is b or a == b  # live chunks share one description: skip the field compare
+
+
 class BlockJoiner:
     """Holds contiguous chunks of each stream until one stream spans at least ``block_s``.
 
@@ -52,11 +56,14 @@ class BlockJoiner:
         out: list[Chunk] = []
         name = chunk.stream.name
         held = self._held.get(name)
-        if held and (chunk.stream != held[0].stream or chunk.start_index != held[-1].end_index):
+        if held and (
+            chunk.start_index != held[-1].end_index or not _same(chunk.stream, held[0].stream)
+        ):
             out.extend(self.drain())
         self._held.setdefault(name, []).append(chunk)
         self._n[name] = self._n.get(name, 0) + chunk.data.shape[0]
-        new = self._seen.get(name) != chunk.stream
+        seen = self._seen.get(name)
+        new = seen is None or not _same(seen, chunk.stream)
         self._seen[name] = chunk.stream
         if new or self._n[name] >= self._block_s * chunk.stream.fs_hz:
             out.extend(self.drain())

@@ -84,7 +84,10 @@ class Pipeline:
             return []
         if isinstance(item, Chunk):
             self._counts[f"samples.{name}"] += item.data.shape[0]
-            self._drain(self._blocks.push(item))  # often none: live chunks are joined
+            blocks = self._blocks.push(item)
+            if not blocks:  # held (live chunks are joined): nothing ran, nothing to release
+                return []
+            self._drain(blocks)
         else:
             self._drain()
             self._gap(item)
