@@ -154,8 +154,11 @@ def myo_chunks(seconds: float, seed: int) -> list[Chunk]:
     return out
 
 
-def per_emg_chunk_us(chunks: list[Chunk]) -> float:
-    """Wall microseconds per EMG notification (10 ms of Myo signal, IMU included)."""
+def live_cost_us(chunks: list[Chunk], per: StreamInfo | None = None) -> float:
+    """Wall microseconds per chunk fed live, after a warm-up (``per``: per chunk of that stream).
+
+    Per Myo EMG chunk is per 10 ms of signal, the IMU's chunks included in the cost.
+    """
     from processor.stages.pipeline import Pipeline
 
     pipeline = Pipeline(DetectionConfig(), session_id="live")
@@ -165,21 +168,8 @@ def per_emg_chunk_us(chunks: list[Chunk]) -> float:
     started = time.perf_counter()
     for c in chunks[warm:]:
         pipeline.process(c)
-    n_emg = sum(c.stream == MYO for c in chunks[warm:])
-    return 1e6 * (time.perf_counter() - started) / n_emg
-
-
-def chunk_cost_us(chunks: list[Chunk], info_note: str) -> tuple[float, str]:
-    from processor.stages.pipeline import Pipeline
-
-    pipeline = Pipeline(DetectionConfig(), session_id="live")
-    warm = len(chunks) // 10
-    for c in chunks[:warm]:
-        pipeline.process(c)
-    started = time.perf_counter()
-    for c in chunks[warm:]:
-        pipeline.process(c)
-    return 1e6 * (time.perf_counter() - started) / (len(chunks) - warm), info_note
+    elapsed = time.perf_counter() - started
+    return 1e6 * elapsed / sum(per is None or c.stream == per for c in chunks[warm:])
 
 
 def realtime_factor(n_streams: int, chunks: list[Chunk], seconds: float) -> float:
@@ -327,11 +317,11 @@ def main() -> None:
     out |= {"ratio_floor_8ch": tw8 / floor8, "ratio_biosppy_8ch": tw8 / bio}
     out |= {"ratio_floor": tw / floor, "ratio_biosppy": tw / bio, "ratio_neurokit": tw / nk}
 
-    myo_us = per_emg_chunk_us(myo_chunks(60.0, seed=1))
+    myo_us = live_cost_us(myo_chunks(60.0, seed=1), per=MYO)
     one_k = hour_signal(60)[:, None]
     info = StreamInfo("emg", FS_HZ, ("emg",), "uV")
     live = [Chunk(info, i, one_k[i : i + 20]) for i in range(0, one_k.shape[0], 20)]
-    live_us, _ = chunk_cost_us(live, "1k")
+    live_us = live_cost_us(live)
     print(
         f"\nlive cost: Myo 200 Hz x 8 ch, 2 EMG samples per 10 ms + 50 Hz IMU: {myo_us:.0f} us "
         f"per 10 ms ({myo_us / 1e4:.1%} of the budget)"
