@@ -21,7 +21,9 @@ from processor.stages.noise import NoiseFloor
 from processor.stages.twitch import TwitchCandidate, TwitchDetector, energy_window_n
 from processor.stages.voluntary import RecentBursts
 
-_LOOKAHEAD_REFRESHES = 16  # noise-floor refreshes the rest fast path looks ahead at most
+# noise-floor refreshes the rest fast path looks ahead at most: a single channel stays quiet
+# for long; with more channels one of them soon crosses and a longer look-ahead is wasted
+_LOOKAHEAD_REFRESHES = (48, 24, 16)  # for 1, 2, 3+ channels
 _FLAG_LEAD_MS = 200.0  # a twitch this soon before a quality flag is the bad signal's edge
 
 
@@ -102,7 +104,8 @@ class EmgDetector:
         self._background = None if low_rate else BackgroundWindow.of(tw, fs_hz)
         background_n = 0 if self._background is None else self._background.window_n
         # twitches are decided at most a quiet look-ahead after their delay: keep that much too
-        decide_n = self._delay_n + self._twitch.lookback_n + (_LOOKAHEAD_REFRESHES + 2) * refresh_n
+        self._lookahead = _LOOKAHEAD_REFRESHES[min(n_channels, 3) - 1]
+        decide_n = self._delay_n + self._twitch.lookback_n + (self._lookahead + 2) * refresh_n
         self._history = EnergyHistory(
             n_channels,
             self.noise.decim_n,
@@ -201,7 +204,7 @@ class EmgDetector:
         if history is None:
             return a
         # look a bounded number of refreshes ahead: the cost stays linear in long chunks
-        lim = min(n, first_refresh + (_LOOKAHEAD_REFRESHES - 1) * refresh)
+        lim = min(n, first_refresh + (self._lookahead - 1) * refresh)
         n_bounds = (lim - first_refresh) // refresh + 1  # refreshes up to lim, after samples
         bounds = np.arange(n_bounds) * refresh + first_refresh  # first_refresh + k * refresh
         # segment k ends at bound k (the last one at lim when lim is not a refresh)
@@ -245,7 +248,7 @@ class EmgDetector:
         # mid-segment, the floor may already be behind values pushed since its refresh
         if into or end == n or not self._bursts.busy:
             return end
-        lim = min(n, end + (_LOOKAHEAD_REFRESHES - 1) * refresh)
+        lim = min(n, end + (self._lookahead - 1) * refresh)
         active = masked[:, a:lim] > (self.noise.floor * self._factors[3])[:, np.newaxis]
         first = (-(start + a)) % decim
         pushed = self._bursts.calm(active)[:, first::decim]
