@@ -57,6 +57,10 @@ class StreamInfo:
     unit: str
     t0_s: float = 0.0
 
+    def time_s(self, index: int) -> float:
+        """Time of sample ``index``, in seconds since the recording's first sample."""
+        return self.t0_s + index / self.fs_hz
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:

@@ -101,7 +101,7 @@ class RunSummary:
                 previous = tally.samples if tally else 0
                 tally = self.streams[key] = StreamTally(item.stream, samples=previous)
             tally.samples += item.data.shape[0]  # only samples read, never a gap's missing ones
-            tally.end_s = max(tally.end_s, item.stream.t0_s + item.end_index / item.stream.fs_hz)
+            tally.end_s = max(tally.end_s, item.stream.time_s(item.end_index))
             return
         key = f"{wearable}:{item.stream}" if wearable else item.stream
         tally = self.streams.get(key)
@@ -110,7 +110,7 @@ class RunSummary:
         tally.gaps += 1
         tally.missing += item.n_missing
         if len(self.gaps) < MAX_GAPS_KEPT:
-            start_s = tally.info.t0_s + item.start_index / tally.info.fs_hz
+            start_s = tally.info.time_s(item.start_index)
             self.gaps.append(GapNote(wearable, item.stream, start_s, item.n_missing, item.reason))
 
     def count_event(self, event: Event) -> None:

@@ -19,7 +19,7 @@ def item_end_s(item: SourceItem, fs_by_stream: dict[str, tuple[float, float]]) -
     """Recording time (s) at which ``item`` would have been complete live; None if unknown."""
     if isinstance(item, Chunk):
         fs_by_stream[item.stream.name] = (item.stream.t0_s, item.stream.fs_hz)
-        return item.stream.t0_s + item.end_index / item.stream.fs_hz
+        return item.stream.time_s(item.end_index)
     if isinstance(item, StatusUpdate):
         return None
     known = fs_by_stream.get(item.stream)

@@ -16,10 +16,6 @@ import numpy as np
 from processor.model import Chunk, StreamInfo
 
 
-def _start_s(chunk: Chunk) -> float:
-    return chunk.stream.t0_s + chunk.start_index / chunk.stream.fs_hz
-
-
 def _same(a: StreamInfo, b: StreamInfo) -> bool:
     return a is b or a == b  # live chunks share one description: skip the field compare
 
@@ -78,4 +74,5 @@ class BlockJoiner:
             for held in self._held.values()
         ]
         self._release()
-        return sorted(blocks, key=_start_s)  # stable: ties keep their arrival order
+        # stable: ties keep their arrival order
+        return sorted(blocks, key=lambda block: block.stream.time_s(block.start_index))

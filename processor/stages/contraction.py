@@ -84,7 +84,6 @@ class ContractionDetector:
         self._hold_n = round(cfg.off_hold_ms * fs_hz / 1000)
         self._confirm_n = round(spasm.confirm_ms * fs_hz / 1000)
         self.lag_n = self._on_count
-        self.freeze_count = self._off_count
         self._count = RunningCount(self._window, n_channels)
         self.reset()
 
@@ -99,12 +98,16 @@ class ContractionDetector:
         """Some channel has activity in its window or an open burst."""
         return not self._count.idle or any(b is not None for b in self.open)
 
-    def calm(self, active: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        """Where the noise floor may learn if the next samples are ``active`` (not consumed).
+    def peek(self, active: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """The trailing active counts ``process`` would see for ``active`` (not consumed)."""
+        return self._count.peek(active)
 
-        A sample is calm while fewer than ``freeze_count`` of its trailing window are active.
+    def calm(self, counts: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Where the noise floor may learn: the window is below ``off_duty`` active.
+
+        Above that share the channel is, or may still be, in a contraction.
         """
-        calm: NDArray[np.bool_] = self._count.peek(active) < self.freeze_count
+        calm: NDArray[np.bool_] = counts < self._off_count
         return calm
 
     def process(

@@ -251,7 +251,7 @@ class EmgDetector:
         lim = min(n, end + (self._lookahead - 1) * refresh)
         active = masked[:, a:lim] > (self.noise.floor * self._factors[3])[:, np.newaxis]
         first = (-(start + a)) % decim
-        pushed = self._bursts.calm(active)[:, first::decim]
+        pushed = self._bursts.calm(self._bursts.peek(active)[:, first::decim])
         if not self._clean:
             pushed &= ~bad[:, a + first : lim : decim]
         learns: NDArray[np.bool_] = np.logical_or.reduce(pushed, axis=0)
@@ -295,8 +295,8 @@ class EmgDetector:
         pick = slice(first, None, decim)
         valid = None if self._clean else ~bad[:, pick]
         if counts is not None:
-            frozen = counts[:, pick] < self._bursts.freeze_count
-            valid = frozen if valid is None else valid & frozen
+            calm = self._bursts.calm(counts[:, pick])
+            valid = calm if valid is None else valid & calm
         self._feed(energy[:, pick], start + first, valid, kept=masked[:, pick])
         self._decide_twitches(start + y.shape[1], records)
 

@@ -114,7 +114,7 @@ class Pipeline:
             (self._emg_chunk if block.stream.name == EMG_STREAM else self._acc_chunk)(block)
 
     def _item_start(self, info: StreamInfo, start_index: int) -> None:
-        self._watermark_s = max(self._watermark_s, info.t0_s + start_index / info.fs_hz)
+        self._watermark_s = max(self._watermark_s, info.time_s(start_index))
 
     def _emg_chunk(self, chunk: Chunk) -> None:
         info = chunk.stream
@@ -131,7 +131,7 @@ class Pipeline:
         assert self._emg is not None  # noqa: S101 - set just above
         raw = np.ascontiguousarray(chunk.data.T, dtype=np.float64)
         self._handle(self._emg.process_cn(raw, chunk.start_index), self._stamp_base())
-        self._emg_done_s = info.t0_s + self._emg.end_index / info.fs_hz
+        self._emg_done_s = info.time_s(self._emg.end_index)
         self._advance_rates(self._emg_done_s)
         self._resolve()
 
@@ -236,7 +236,7 @@ class Pipeline:
             return _INF
         acc_end = -_INF
         if self._acc is not None and self._acc_info is not None:
-            acc_end = self._acc_info.t0_s + self._acc.end_index / self._acc_info.fs_hz
+            acc_end = self._acc_info.time_s(self._acc.end_index)
         return max(acc_end, self._watermark_s)
 
     def _prune_acc(self) -> None:
