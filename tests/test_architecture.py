@@ -54,3 +54,29 @@ def test_modules_stay_small() -> None:
         if lines >= limit:
             too_big.append(f"{path.relative_to(ROOT)}: {lines} lines (limit {limit})")
     assert not too_big, "\n".join(too_big)
+
+
+def _wakes_blas(tree: ast.AST) -> bool:
+    """A matrix product: ``@``, or a call of ``dot``, ``matmul``, ``inner`` or ``tensordot``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.MatMult):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"dot", "matmul", "inner", "tensordot"}
+        ):
+            return True
+    return False
+
+
+def test_streaming_stages_never_wake_blas_threads() -> None:
+    """Their products are tiny; BLAS would wake worker threads that then spin on other cores
+    (on a 10 min replay: 0.1 s of CPU on top of the pipeline's own 0.15-0.18 s)."""
+    stages = sorted((ROOT / "processor" / "stages").rglob("*.py"))
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in stages
+        if _wakes_blas(ast.parse(p.read_text(encoding="utf-8")))
+    ]
+    assert not offenders, f"matrix products through BLAS in {offenders}: use np.einsum"

@@ -290,7 +290,8 @@ class Conditioner:
         if cut:
             t = (start_index - self._first + np.arange(cut)) / self._fs
             basis = np.exp(-2j * np.pi * np.outer(t, self._probe_hz))
-            self._probe += head @ basis
+            # not ``@``: BLAS would wake its worker threads, which then spin on the other cores
+            self._probe += np.einsum("cn,nk->ck", head, basis)
         y_head = self._notch.filter(head)
         if cut == band.shape[1] and start_index + cut < decide_at:
             return y_head

@@ -149,5 +149,7 @@ class EnergyHistory:
         centred = span - span.mean(axis=1, keepdims=True)
         spread = np.sqrt((centred * centred).sum(axis=1))
         own = centred[burst.channel]
-        corr = centred @ own / np.maximum(spread * spread[burst.channel], 1e-300)
+        # not ``@``: BLAS would wake its worker threads, which then spin on the other cores
+        dot = np.einsum("cm,m->c", centred, own)
+        corr = dot / np.maximum(spread * spread[burst.channel], 1e-300)
         return int((active & (corr < cfg.coactivation_max_corr)).sum())
