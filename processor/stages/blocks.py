@@ -3,10 +3,15 @@
 Live BLE hands the pipeline a chunk per notification (2 EMG samples every 10 ms and an IMU
 sample every 20 ms for a Myo) and the per-call cost of the detector, not its per-sample cost,
 then dominates. The pipeline gives the same events whatever the chunking and interleaving, as
-long as its items arrive in time order. So contiguous chunks of each stream are joined until one
-stream spans ``block_s``, and the blocks are handed on in order of their start times. This
-changes no event; it only delays the events of a held chunk until its block is complete (by less
-than ``block_s``).
+long as its items arrive in time order. So contiguous chunks of each stream are joined into
+blocks that end on multiples of ``block_s`` on the stream's own sample clock: everything held is
+handed on, in order of start times, when a chunk begins at or past its stream's block end. This
+changes no event; it only delays the events of a held chunk, by less than ``block_s`` plus one
+notification. Blocks end on the multiples, not ``block_s`` after wherever the stream started,
+so that with the noise floor's default 100 ms refresh each block is one refresh segment (a
+block straddling a refresh boundary runs the detector's segment loop twice); and the release
+waits for a chunk past the end, because an IMU sample's chunk reaches the multiple 20 ms
+before the EMG's do and would cut the EMG block short.
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ def _same(a: StreamInfo, b: StreamInfo) -> bool:
 
 
 class BlockJoiner:
-    """Holds contiguous chunks of each stream until one stream spans at least ``block_s``.
+    """Holds contiguous chunks of each stream in blocks ending on multiples of ``block_s``.
 
     Args:
-        block_s: shortest block handed on, seconds; a longer chunk passes straight through
+        block_s: block length, seconds; a chunk at least this long passes straight through
             (with whatever the other streams held before it).
     """
 
@@ -39,29 +44,30 @@ class BlockJoiner:
 
     def _release(self) -> None:
         self._held: dict[str, list[Chunk]] = {}
-        self._n: dict[str, int] = {}
 
     def push(self, chunk: Chunk) -> list[Chunk]:
         """Add one chunk; returns the blocks to process now, in time order (often none).
 
-        A chunk with another description of its stream, or not contiguous with the held ones
-        of its stream, first releases everything held. The first chunk of a new description is
-        released at once, so a stream the detector refuses (a rate its band cannot fit) is
-        refused at its first chunk.
+        A chunk with another description of its stream, not contiguous with the held ones of
+        its stream, or beginning past their block's end, first releases everything held. The
+        first chunk of a new description is released at once, so a stream the detector refuses
+        (a rate its band cannot fit) is refused at its first chunk.
         """
         out: list[Chunk] = []
         name = chunk.stream.name
+        block_n = max(1, round(self._block_s * chunk.stream.fs_hz))
         held = self._held.get(name)
         if held and (
-            chunk.start_index != held[-1].end_index or not _same(chunk.stream, held[0].stream)
+            chunk.start_index != held[-1].end_index
+            or chunk.start_index >= (held[0].start_index // block_n + 1) * block_n
+            or not _same(chunk.stream, held[0].stream)
         ):
             out.extend(self.drain())
         self._held.setdefault(name, []).append(chunk)
-        self._n[name] = self._n.get(name, 0) + chunk.data.shape[0]
         seen = self._seen.get(name)
         new = seen is None or not _same(seen, chunk.stream)
         self._seen[name] = chunk.stream
-        if new or self._n[name] >= self._block_s * chunk.stream.fs_hz:
+        if new or chunk.data.shape[0] >= block_n:
             out.extend(self.drain())
         return out
 

@@ -14,18 +14,23 @@ MYO = StreamInfo("emg", 200.0, tuple(f"emg_{i}" for i in range(8)), "uV")
 IMU = StreamInfo("acc", 50.0, ("acc_x", "acc_y", "acc_z"), "g")
 
 
-def test_joiner_holds_until_the_block_is_full() -> None:
-    joiner = BlockJoiner(0.02)  # 4 samples at 200 Hz
-    data = np.arange(20.0).reshape(10, 2).repeat(4, axis=1)
+def test_joiner_releases_blocks_ending_on_multiples_of_their_length() -> None:
+    joiner = BlockJoiner(0.02)  # 4 samples at 200 Hz: blocks end at multiples of 4
+    data = np.arange(160.0).reshape(20, 8)
     (first,) = joiner.push(Chunk(MYO, 0, data[0:2]))  # a new stream runs at once
     np.testing.assert_array_equal(first.data, data[0:2])
     assert joiner.push(Chunk(MYO, 2, data[2:4])) == []
-    (block,) = joiner.push(Chunk(MYO, 4, data[4:6]))
-    assert block.start_index == 2
-    np.testing.assert_array_equal(block.data, data[2:6])
+    (short,) = joiner.push(Chunk(MYO, 4, data[4:6]))  # past 4: the grid, not 4 after 0-2
+    assert (short.start_index, short.end_index) == (2, 4)
     assert joiner.push(Chunk(MYO, 6, data[6:8])) == []
-    (tail,) = joiner.drain()
-    np.testing.assert_array_equal(tail.data, data[6:8])
+    (block,) = joiner.push(Chunk(MYO, 8, data[8:11]))
+    assert block.start_index == 4
+    np.testing.assert_array_equal(block.data, data[4:8])
+    assert joiner.push(Chunk(MYO, 11, data[11:14])) == []  # crosses 12 but began before it
+    (crossing,) = joiner.push(Chunk(MYO, 14, data[14:15]))
+    assert (crossing.start_index, crossing.end_index) == (8, 14)
+    (long,) = joiner.push(Chunk(MYO, 15, data[15:19]))  # a whole block's length: at once
+    assert (long.start_index, long.end_index) == (14, 19)
     assert joiner.drain() == []
 
 
@@ -45,26 +50,28 @@ def test_joiner_never_joins_across_a_jump_or_a_new_stream() -> None:
 
 def test_interleaved_streams_are_joined_and_released_in_time_order() -> None:
     joiner = BlockJoiner(0.06)  # 12 EMG samples at 200 Hz, 3 IMU samples at 50 Hz
-    emg, imu = np.arange(16.0).reshape(8, 2), np.arange(9.0).reshape(3, 3)
+    emg, imu = np.arange(24.0).reshape(12, 2), np.arange(12.0).reshape(4, 3)
     joiner.push(Chunk(IMU, -1, imu[:1]))  # the streams' first chunks run at once
     joiner.push(Chunk(MYO, -2, emg[:2]))
     pushed = [
-        Chunk(IMU, 0, imu[:1]),  # t = 0 ms
+        Chunk(IMU, 0, imu[0:1]),  # t = 0 ms
         Chunk(MYO, 0, emg[0:2]),
         Chunk(MYO, 2, emg[2:4]),  # 10 ms
         Chunk(IMU, 1, imu[1:2]),  # 20 ms
         Chunk(MYO, 4, emg[4:6]),
         Chunk(MYO, 6, emg[6:8]),
+        Chunk(IMU, 2, imu[2:3]),  # 40 ms: the IMU block's last sample
+        Chunk(MYO, 8, emg[8:10]),
+        Chunk(MYO, 10, emg[10:12]),  # 50 ms
     ]
     assert [joiner.push(c) for c in pushed] == [[]] * len(pushed)
-    first, second = joiner.push(Chunk(IMU, 2, imu[2:]))  # 60 ms of IMU held: release all
+    first, second = joiner.push(Chunk(IMU, 3, imu[3:]))  # 60 ms: past both blocks' end
     assert (first.stream, first.start_index) == (IMU, 0)  # a tie at 0 ms keeps arrival order
-    np.testing.assert_array_equal(first.data, imu)
+    np.testing.assert_array_equal(first.data, imu[:3])
     assert (second.stream, second.start_index) == (MYO, 0)
     np.testing.assert_array_equal(second.data, emg)
-    assert joiner.push(Chunk(MYO, 8, emg[:2])) == []
-    assert joiner.push(Chunk(IMU, 5, imu[:1])) == []  # 100 ms, after the EMG's 40 ms
-    assert [(b.stream, b.start_index) for b in joiner.drain()] == [(MYO, 8), (IMU, 5)]
+    assert joiner.push(Chunk(MYO, 12, emg[:2])) == []
+    assert [(b.stream, b.start_index) for b in joiner.drain()] == [(IMU, 3), (MYO, 12)]
 
 
 def _run(items: list[Chunk | Gap]) -> tuple[list[Event], dict[str, object]]:
