@@ -100,7 +100,7 @@ class AccFeatures:
             out[a:b] = magnitude[a:b] / floor if np.isfinite(floor) else 0.0
             first = a + (-(start + a)) % decim
             vals = magnitude[first:b:decim][np.newaxis]
-            self._floor.process(vals, np.ones_like(vals, dtype=bool))
+            self._floor.process(vals, None)
             if (start + b) % refresh == 0:
                 self._floor.refresh()
             a = b

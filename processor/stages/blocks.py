@@ -39,7 +39,7 @@ class BlockJoiner:
 
     def reset(self) -> None:
         """Drop whatever is held and forget the stream descriptions seen."""
-        self._seen: dict[str, StreamInfo] = {}
+        self._seen: dict[str, tuple[StreamInfo, int]] = {}  # description, samples per block
         self._release()
 
     def _release(self) -> None:
@@ -54,19 +54,22 @@ class BlockJoiner:
         (a rate its band cannot fit) is refused at its first chunk.
         """
         out: list[Chunk] = []
-        name = chunk.stream.name
-        block_n = max(1, round(self._block_s * chunk.stream.fs_hz))
+        stream = chunk.stream
+        name = stream.name
+        seen = self._seen.get(name)
+        new = seen is None or not _same(seen[0], stream)
+        if seen is None or new:
+            seen = (stream, max(1, round(self._block_s * stream.fs_hz)))
+            self._seen[name] = seen
+        block_n = seen[1]
         held = self._held.get(name)
         if held and (
             chunk.start_index != held[-1].end_index
             or chunk.start_index >= (held[0].start_index // block_n + 1) * block_n
-            or not _same(chunk.stream, held[0].stream)
+            or not _same(stream, held[0].stream)
         ):
             out.extend(self.drain())
         self._held.setdefault(name, []).append(chunk)
-        seen = self._seen.get(name)
-        new = seen is None or not _same(seen, chunk.stream)
-        self._seen[name] = chunk.stream
         if new or chunk.data.shape[0] >= block_n:
             out.extend(self.drain())
         return out

@@ -271,7 +271,8 @@ class Conditioner:
 
     def forget_flags_before(self, index: int) -> None:
         """Drop the openings before ``index`` (no question will be asked about them)."""
-        self._opened = [[at for at in opened if at >= index] for opened in self._opened]
+        if any(self._opened):
+            self._opened = [[at for at in opened if at >= index] for opened in self._opened]
 
     def _hold_last_finite(self, raw: FloatCN, finite: BoolCN) -> FloatCN:
         n = raw.shape[1]

@@ -96,7 +96,7 @@ class ContractionDetector:
     @property
     def busy(self) -> bool:
         """Some channel has activity in its window or an open burst."""
-        return not self._count.idle or any(b is not None for b in self.open)
+        return not self._count.idle or self.open.count(None) < self._n
 
     def peek(self, active: NDArray[np.bool_]) -> NDArray[np.int64]:
         """The trailing active counts ``process`` would see for ``active`` (not consumed)."""

@@ -29,6 +29,14 @@ def first_true(mask: NDArray[np.bool_]) -> int:
     return at if mask[at] else -1
 
 
+def last_true(mask: NDArray[np.bool_]) -> int:
+    """Index of the last true flag of a 1-D ``mask`` (-1: none), without allocating."""
+    if not mask.size:
+        return -1
+    at = mask.size - 1 - int(mask[::-1].argmax())
+    return at if mask[at] else -1
+
+
 def one_pole_sos(pole: float) -> FloatCN:
     """Exponential smoothing ``y[t] = pole * y[t-1] + (1 - pole) * x[t]`` as one SOS section."""
     return np.array([[1.0 - pole, 0.0, 0.0, 1.0, -pole, 0.0]])

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from processor.config.detection import TwitchConfig
 from processor.stages.contraction import Burst
-from processor.stages.filters import FloatCN, first_true
+from processor.stages.filters import FloatCN, first_true, last_true
 
 _IDLE, _ACTIVE, _ENDED, _LONG = 0, 1, 2, 3
 _END_OF_PEAK = 0.02  # a big twitch has ended once its energy fell to 2 % of its peak
@@ -308,8 +308,8 @@ class TwitchDetector:
         """Onset of a second discharge: walk back from its crossing, not past the dip."""
         level = max(self._thr_low, 2.0 * valley)
         lo, hi = valley_at - self._base, cross - self._base
-        below = np.flatnonzero(self._ext_e[ch, max(lo, 0) : hi] <= level)
-        return valley_at + int(below[-1]) + 1 if below.size else valley_at
+        last = last_true(self._ext_e[ch, max(lo, 0) : hi] <= level)
+        return valley_at + last + 1 if last >= 0 else valley_at
 
     def _open(self, ch: int, ext_e: FloatCN, cross: int, thr_low: float) -> None:
         base = self._base
@@ -321,8 +321,8 @@ class TwitchDetector:
         if stop == previous_end and span.size:
             # right after another twitch its tail is still above thr_low: start from the dip
             level = max(thr_low, 2.0 * float(span.min()))
-        below = np.flatnonzero(span <= level)
-        onset = stop + int(below[-1]) + 1 if below.size else stop
+        last = last_true(span <= level)
+        onset = stop + last + 1 if last >= 0 else stop
         self._onset[ch] = base + onset
         self._peak[ch] = 0.0
         self._valley[ch] = (0.0, cross)
