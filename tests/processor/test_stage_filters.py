@@ -9,7 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from processor.stages.filters import MovingMean, RunningCount, SosState, bandpass_sos, notch_sos
+from processor.stages.filters import (
+    MovingMean,
+    RunningCount,
+    SosState,
+    bandpass_sos,
+    first_true,
+    last_true,
+    notch_sos,
+)
 
 N = 600
 CUTS = st.lists(st.integers(1, N - 1), unique=True, max_size=25).map(sorted)
@@ -87,3 +95,11 @@ def test_bandpass_passes_emg_band_and_rejects_drift() -> None:
     mid = SosState(sos, 1).filter(np.sin(2 * np.pi * 50.0 * t)[np.newaxis])
     assert np.abs(slow[0, 1000:]).max() < 0.01
     assert np.sqrt(np.mean(mid[0, 1000:] ** 2)) > 0.6  # ~0.707 for a passed sine
+
+
+@given(st.lists(st.booleans(), max_size=40))
+def test_first_and_last_true_match_flatnonzero(flags: list[bool]) -> None:
+    mask = np.array(flags, dtype=bool)
+    where = np.flatnonzero(mask)
+    assert first_true(mask) == (int(where[0]) if where.size else -1)
+    assert last_true(mask) == (int(where[-1]) if where.size else -1)
