@@ -242,24 +242,30 @@ class EmgDetector:
         The floor only changes at a refresh after a value was pushed to it; during a
         contraction or bad signal nothing is pushed, so those segments are run as one.
         """
-        refresh, decim = self.noise.refresh_n, self.noise.decim_n
+        refresh = self.noise.refresh_n
         into = (start + a) % refresh
         end = min(n, a + refresh - into)
         # mid-segment, the floor may already be behind values pushed since its refresh
         if into or end == n or not self._bursts.busy:
             return end
+        if self._learns_at(masked, bad, start, a, end) >= 0:  # cheaper than the look-ahead
+            return end
         lim = min(n, end + (self._lookahead - 1) * refresh)
-        active = masked[:, a:lim] > (self.noise.floor * self._factors[3])[:, np.newaxis]
+        at = self._learns_at(masked, bad, start, a, lim)
+        return lim if at < 0 else min(n, at + refresh - (start + at) % refresh)
+
+    def _learns_at(
+        self, masked: FloatCN, bad: NDArray[np.bool_], start: int, a: int, stop: int
+    ) -> int:
+        """First sample in ``[a, stop)`` whose value the noise floor would take (-1: none)."""
+        decim = self.noise.decim_n
+        active = masked[:, a:stop] > (self.noise.floor * self._factors[3])[:, np.newaxis]
         first = (-(start + a)) % decim
         pushed = self._bursts.calm(self._bursts.peek(active)[:, first::decim])
         if not self._clean:
-            pushed &= ~bad[:, a + first : lim : decim]
-        learns: NDArray[np.bool_] = np.logical_or.reduce(pushed, axis=0)
-        at = first_true(learns)
-        if at < 0:
-            return lim
-        at = a + first + at * decim
-        return min(n, at + refresh - (start + at) % refresh)
+            pushed &= ~bad[:, a + first : stop : decim]
+        at = first_true(np.logical_or.reduce(pushed, axis=0))
+        return -1 if at < 0 else a + first + at * decim
 
     @staticmethod
     def _clean_until(bad_at: NDArray[np.intp] | None, a: int, n: int) -> int:
