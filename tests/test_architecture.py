@@ -72,7 +72,7 @@ def _wakes_blas(tree: ast.AST) -> bool:
 
 def test_streaming_stages_never_wake_blas_threads() -> None:
     """Their products are tiny; BLAS would wake worker threads that then spin on other cores
-    (on a 10 min replay: 0.1 s of CPU on top of the pipeline's own 0.15-0.18 s)."""
+    (a 10 min replay used up to 0.1 s of CPU on top of its own 0.15-0.24 s)."""
     stages = sorted((ROOT / "processor" / "stages").rglob("*.py"))
     offenders = [
         str(p.relative_to(ROOT))
