@@ -4,14 +4,15 @@ Live BLE hands the pipeline a chunk per notification (2 EMG samples every 10 ms 
 sample every 20 ms for a Myo) and the per-call cost of the detector, not its per-sample cost,
 then dominates. The pipeline gives the same events whatever the chunking and interleaving, as
 long as its items arrive in time order. So contiguous chunks of each stream are joined into
-blocks that end on multiples of ``block_s`` on the stream's own sample clock: everything held is
-handed on, in order of start times, when a chunk begins at or past its stream's block end. This
-changes no event; it only delays the events of a held chunk, by less than ``block_s`` plus one
-notification. Blocks end on the multiples, not ``block_s`` after wherever the stream started,
-so that with the noise floor's default 100 ms refresh each block is one refresh segment (a
-block straddling a refresh boundary runs the detector's segment loop twice); and the release
-waits for a chunk past the end, because an IMU sample's chunk reaches the multiple 20 ms
-before the EMG's do and would cut the EMG block short.
+blocks that end on multiples of ``block_s`` on the stream's own sample clock, and everything
+held is handed on, in order of start times, as soon as every stream holding a block has
+reached its end (or a chunk begins past it: another stream has stalled). This changes no event;
+it only delays the events of a held chunk, by less than ``block_s``. Blocks end on the
+multiples, not ``block_s`` after wherever the stream started, so that with the noise floor's
+default 100 ms refresh each block is one refresh segment (a block straddling a refresh
+boundary runs the detector's segment loop twice). Every stream must have reached its end, not
+one of them: a Myo's IMU sample covering 80-100 ms arrives before the EMG's last two samples
+and would cut the EMG block short.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class BlockJoiner:
 
     def _release(self) -> None:
         self._held: dict[str, list[Chunk]] = {}
+        self._block_end: dict[str, int] = {}  # sample index where each held block ends
+        self._waiting = 0  # held blocks short of their end
 
     def push(self, chunk: Chunk) -> list[Chunk]:
         """Add one chunk; returns the blocks to process now, in time order (often none).
@@ -61,16 +64,24 @@ class BlockJoiner:
         if seen is None or new:
             seen = (stream, max(1, round(self._block_s * stream.fs_hz)))
             self._seen[name] = seen
-        block_n = seen[1]
         held = self._held.get(name)
         if held and (
             chunk.start_index != held[-1].end_index
-            or chunk.start_index >= (held[0].start_index // block_n + 1) * block_n
+            or chunk.start_index >= self._block_end[name]
             or not _same(stream, held[0].stream)
         ):
             out.extend(self.drain())
-        self._held.setdefault(name, []).append(chunk)
-        if new or chunk.data.shape[0] >= block_n:
+        end = self._block_end.get(name)
+        if end is None:
+            end = (chunk.start_index // seen[1] + 1) * seen[1]
+            self._block_end[name] = end
+            self._held[name] = [chunk]
+            self._waiting += 1
+        else:
+            self._held[name].append(chunk)
+        if chunk.end_index >= end:  # the block is complete (a later chunk starts past it)
+            self._waiting -= 1
+        if new or chunk.data.shape[0] >= seen[1] or not self._waiting:
             out.extend(self.drain())
         return out
 
