@@ -199,9 +199,11 @@ class EmgDetector:
             self._twitch.skip(y[:, a:], energy[:, a:])
             return n
         # the first segment has the current floor: a crossing there ends the fast path cheaply
-        first_loud = stop < first_refresh or (seg_max[:, seg0] > noise.floor * lowest).any()
-        history = None if first_loud else noise.chronological()
-        if history is None:
+        if (
+            stop < first_refresh
+            or not noise.full
+            or (seg_max[:, seg0] > noise.floor * lowest).any()
+        ):
             return a
         # look a bounded number of refreshes ahead: the cost stays linear in long chunks
         lim = min(n, first_refresh + (self._lookahead - 1) * refresh)
@@ -210,12 +212,8 @@ class EmgDetector:
         # segment k ends at bound k (the last one at lim when lim is not a refresh)
         n_segs = n_bounds if int(bounds[-1]) == lim else n_bounds + 1
         values = energy[:, first_dec:lim:decim]
-        cap = history.shape[1]
         pushed = (bounds - first_dec + decim - 1) // decim  # decimated values before each bound
-        stack = np.concatenate([history, values], axis=1)
-        windows = stack[:, pushed[:, np.newaxis] + np.arange(cap)]
-        mid = cap // 2
-        medians = np.maximum(np.partition(windows, mid, axis=2)[:, :, mid], 1e-12)
+        medians = noise.medians_ahead(values, pushed)
         seg_floor = np.concatenate([noise.floor[:, np.newaxis], medians], axis=1)
         ahead_max = seg_max[:, seg0 : seg0 + n_segs]
         loud = (ahead_max > seg_floor[:, :n_segs] * lowest).any(axis=0)

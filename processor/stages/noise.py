@@ -9,6 +9,7 @@ workout cannot ratchet it up.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from processor.config.detection import NoiseConfig
@@ -94,6 +95,28 @@ class NoiseFloor:
         cols = (self._pos[:, np.newaxis] + np.arange(self._cap)) % self._cap
         ordered: FloatCN = self._values[self._rows, cols]
         return ordered
+
+    @property
+    def full(self) -> bool:
+        """Every channel's history is full (it stays so until ``reset()``)."""
+        return self._full
+
+    def medians_ahead(self, values: FloatCN, pushed: NDArray[np.intp]) -> FloatCN:
+        """The floors that refreshing after each of ``pushed`` more of ``values`` would give.
+
+        ``values`` ``(n_channels, m)`` are all valid; ``pushed`` counts them, one count per
+        refresh. Returns ``(n_channels, len(pushed))``. The history must be ``full``.
+        """
+        history = self.chronological()
+        if history is None:
+            raise ValueError("medians_ahead needs a full history")
+        stack = np.concatenate([history, values], axis=1)
+        # rows of a window view copy as blocks; an index array per element gathers one by one
+        windows = sliding_window_view(stack, self._cap, axis=1)[:, pushed]
+        mid = self._cap // 2
+        windows.partition(mid, axis=2)  # the copy above is ours to reorder
+        medians: FloatCN = np.maximum(windows[:, :, mid], 1e-12)
+        return medians
 
     def set_floor(self, floor: FloatCN) -> None:
         """Install a floor computed elsewhere from this history (the vectorised fast path)."""

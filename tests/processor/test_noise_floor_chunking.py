@@ -195,7 +195,7 @@ def test_floor_is_the_median_of_the_valid_history_and_frozen_while_flagged(
 def test_fast_path_set_floor_from_the_history_equals_refreshing(
     sc: Scenario, bulk: list[tuple[int, int]]
 ) -> None:
-    """Several periods pushed at once, then ``set_floor`` with medians over ``chronological()``
+    """Several periods pushed at once, then ``set_floor`` with ``medians_ahead`` over the history
     plus the values ahead (as the envelope stage does at rest), match refreshing each period.
 
     ``bulk`` cycles through (periods, extra values of the next period) at each period where
@@ -204,7 +204,6 @@ def test_fast_path_set_floor_from_the_history_equals_refreshing(
     """
     steps = _run(sc, [], mask_when_clean=False)
     noise = sc.new_floor()
-    cap = sc.history_n
     plan = itertools.cycle(bulk)
     bounds = (0, *sc.refresh_after)
     i = 0  # index of the next refresh
@@ -225,10 +224,8 @@ def test_fast_path_set_floor_from_the_history_equals_refreshing(
             _assert_same(_snapshot(noise), steps[i], f"refresh {i}")
             i += 1
             continue
-        stack = np.concatenate([history, sc.values[:, pushed:end]], axis=1)
         ends = np.array(sc.refresh_after[i : last + 1]) - pushed  # values ahead at each refresh
-        windows = stack[:, ends[:, np.newaxis] + np.arange(cap)]
-        medians = np.maximum(np.partition(windows, cap // 2, axis=2)[:, :, cap // 2], TINY)
+        medians = noise.medians_ahead(sc.values[:, pushed:end], ends)
         for j, median in enumerate(medians.T):  # the floors the stage uses inside the bulk
             np.testing.assert_array_equal(median, steps[i + j].floor, err_msg=f"median {i + j}")
         noise.process(sc.values[:, pushed:end], None)
