@@ -187,6 +187,9 @@ class TwitchDetector:
     def skip(self, y: FloatCN, energy: FloatCN) -> None:
         """Keep the history up to date over a segment known to hold no twitch."""
         keep = min(self._tail_n, self._tail_y.shape[1] + y.shape[1])
+        if y.shape[1] >= keep:  # a long quiet stretch: no need to join it to the old tail
+            self._tail_y, self._tail_e = y[:, -keep:].copy(), energy[:, -keep:].copy()
+            return
         self._tail_y = np.concatenate([self._tail_y, y], axis=1)[:, -keep:]
         self._tail_e = np.concatenate([self._tail_e, energy], axis=1)[:, -keep:]
 
