@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.instructions [--workload replay|myo] [--seconds 300]
+    python -m benchmarks.instructions [--workload replay|myo] [--seconds 300] [--top 20]
 
 Wall and CPU times on a shared 2-core machine scatter by 20-30 % from run to run, which hides
 changes of 5-15 %. ``valgrind --tool=callgrind`` counts instructions instead: for the same code
@@ -15,7 +15,9 @@ OpenBLAS worker threads spinning after a matrix product would count too: they ar
 Workloads: ``replay`` is the speed benchmark's signal (tiled real ``emg_1``, 1 kHz, 1 channel)
 in 10 s chunks; ``myo`` is its Myo stream (8 channels at 200 Hz in 2-sample notifications, with
 a 50 Hz IMU sample every 20 ms). Compare two versions of the code by running this in each
-checkout. Needs valgrind (Debian package ``valgrind``); runs about 50x slower than natively.
+checkout. ``--top N`` also lists the N compiled functions (numpy's, CPython's, libc's) whose
+counts grew most between the two passes. Needs valgrind (Debian package ``valgrind``); runs
+about 50x slower than natively.
 """
 
 from __future__ import annotations
@@ -75,10 +77,35 @@ def _count(workload: str, seconds: int, measured: bool, out: Path) -> int:
     return int(found.group(1))
 
 
+def _by_function(out: Path) -> dict[str, int]:
+    """Instructions per compiled function, from ``callgrind_annotate``."""
+    text = subprocess.run(  # noqa: S603
+        ["callgrind_annotate", "--threshold=100", str(out)],  # noqa: S607
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        found = re.match(r"\s*([\d,]+) \([ \d.]+%\)\s+(.+)$", line)
+        if found and "PROGRAM TOTALS" not in line:
+            name = found.group(2).split(" [")[0].rsplit("/", 1)[-1]
+            counts[name] = counts.get(name, 0) + int(found.group(1).replace(",", ""))
+    return counts
+
+
+def _top(base: Path, run: Path, n: int) -> None:
+    before, after = _by_function(base), _by_function(run)
+    grown = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    for name, count in sorted(grown.items(), key=lambda kv: -kv[1])[:n]:
+        print(f"{count / 1e6:10.1f} M  {name[:100]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workload", choices=("replay", "myo"), default="replay")
     parser.add_argument("--seconds", type=int, default=300, help="signal length, s")
+    parser.add_argument("--top", type=int, default=0, help="list the N costliest functions")
     parser.add_argument("--child", choices=("replay", "myo"), help=argparse.SUPPRESS)
     parser.add_argument("--measured", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -88,12 +115,15 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind not found (Debian: apt-get install valgrind)")
     with tempfile.TemporaryDirectory() as tmp:
-        base = _count(args.workload, args.seconds, False, Path(tmp) / "base.out")
-        total = _count(args.workload, args.seconds, True, Path(tmp) / "run.out")
-    print(
-        f"{args.workload}, {args.seconds} s of signal: {(total - base) / 1e6:.0f} M instructions "
-        f"({(total - base) / args.seconds / 1e6:.2f} M per second of signal)"
-    )
+        base_out, run_out = Path(tmp) / "base.out", Path(tmp) / "run.out"
+        base = _count(args.workload, args.seconds, False, base_out)
+        total = _count(args.workload, args.seconds, True, run_out)
+        print(
+            f"{args.workload}, {args.seconds} s of signal: {(total - base) / 1e6:.0f} M "
+            f"instructions ({(total - base) / args.seconds / 1e6:.2f} M per second of signal)"
+        )
+        if args.top:
+            _top(base_out, run_out, args.top)
 
 
 if __name__ == "__main__":
