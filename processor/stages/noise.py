@@ -52,6 +52,12 @@ class NoiseFloor:
             return
         cap = self._cap
         if valid is None or valid.all():
+            if not self._aligned and self._full:
+                # the rings drifted apart while some channels were frozen: reorder every row
+                # oldest first once, so pushes go back to plain slices (medians are unchanged)
+                self._values[:] = self.chronological()
+                self._pos[:] = 0
+                self._aligned = True
             if k >= cap:
                 self._values[:] = values[:, k - cap :]
                 self._pos[:] = 0
