@@ -65,10 +65,11 @@ class BlockJoiner:
             seen = (stream, max(1, round(self._block_s * stream.fs_hz)))
             self._seen[name] = seen
         held = self._held.get(name)
+        # a held block is of the description seen before this chunk: ``new`` means it changed
         if held and (
-            chunk.start_index != held[-1].end_index
+            new
+            or chunk.start_index != held[-1].end_index
             or chunk.start_index >= self._block_end[name]
-            or not _same(stream, held[0].stream)
         ):
             out.extend(self.drain())
         end = self._block_end.get(name)

@@ -30,7 +30,7 @@ class RecentBursts:
         self, cfg: DetectionConfig, fs_hz: float, is_train: Callable[[Burst, int], bool]
     ) -> None:
         tw = cfg.twitch
-        self.before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
+        self._before_n = round(tw.near_contraction_before_ms * fs_hz / 1000)
         self.after_n = round(tw.near_contraction_after_ms * fs_hz / 1000)
         self._synergist_n = round(_SYNERGIST_ONSET_MS * fs_hz / 1000)
         self._min_burst_n = round(cfg.contraction.min_duration_ms * fs_hz / 1000)
@@ -43,7 +43,7 @@ class RecentBursts:
 
     def forget_before(self, index: int) -> None:
         """Drop the bursts that ended too long before ``index`` to surround a later twitch."""
-        horizon = index - self.before_n
+        horizon = index - self._before_n
         self.bursts = [b for b in self.bursts if b.end_index is None or b.end_index >= horizon]
 
     def surround(self, twitch: TwitchCandidate, decided: int, known_at: int) -> bool:
@@ -68,6 +68,6 @@ class RecentBursts:
                 return True  # still open at the decision sample
             if end - burst.onset_index < self._min_burst_n:
                 continue  # a big twitch's own ringing, not a contraction
-            if end + self.before_n >= twitch.onset_index:
+            if end + self._before_n >= twitch.onset_index:
                 return True
         return False
