@@ -330,7 +330,12 @@ async def test_broker_restart_without_state_republishes_retained_state(
             assert sink.stats()["no_subscribers"] == 2
             late = watchers(broker.port, ["twitchwatch/#", "homeassistant/#"])
             msgs = await asyncio.to_thread(
-                late.wait_for, lambda ms: any(m.topic.endswith("/state") for m in ms)
+                late.wait_for,
+                # retained messages come filter by filter: the state's before discovery's
+                lambda ms: (
+                    any(m.topic.endswith("/state") for m in ms)
+                    and any(m.topic.endswith("twitch/config") for m in ms)
+                ),
             )
             state = next(m for m in msgs if m.topic == "twitchwatch/left_calf/state")
             assert state.retain
