@@ -137,6 +137,11 @@ class Conditioner:
         )
         self._probe = np.zeros((n_channels, self._probe_hz.size), dtype=np.complex128)
         self._notch = self._build_notch()
+        self._ring_per_hz = fs_hz * cond.notch_q / (2.0 * np.pi)
+        self._lowest_candidate_hz = min(
+            (f for f in MAINS_CANDIDATES_HZ if self._notches[f].size), default=0.0
+        )
+        self._lowest_notch_hz = self._mains if self._mains and self._notch.n_sections else 0.0
         self.reset()
 
     @property
@@ -148,6 +153,18 @@ class Conditioner:
     def notch_sections(self) -> int:
         """Second-order sections of the mains notch now running."""
         return self._notch.n_sections
+
+    def notch_ring_n(self, index: int) -> float:
+        """How long the notch running at sample ``index`` rings after a burst (0: no notch).
+
+        A notch at ``f`` Hz with quality ``q`` rejects a band ``f / q`` wide; a short burst
+        leaves its energy near ``f`` ringing there, decaying as ``exp(-t / tau)`` with
+        ``tau = q / (2 pi f)``. The slowest (lowest) notch sets the time constant, returned in
+        samples. Ask about a sample already processed: the same answer whatever the chunking.
+        """
+        decided = self._decided_from is not None and index >= self._decided_from
+        lowest = self._lowest_notch_hz if decided else self._lowest_candidate_hz
+        return self._ring_per_hz / lowest if lowest else 0.0
 
     def _build_notch(self) -> SosState:
         if self._mains is None:
@@ -166,6 +183,8 @@ class Conditioner:
         if self._motion is not None:
             self._motion.reset()
         self._opened: list[list[int]] = [[] for _ in range(self._n)]
+        # a decided notch runs from the first sample after a reset
+        self._decided_from: int | None = None if self._mains is None else -(2**62)
         self._index: int | None = None
         self._first: int | None = None
         self._last_finite = np.zeros(self._n)
@@ -317,6 +336,9 @@ class Conditioner:
             lines = slice(first[best], first[best] + len(self._notches[best]))
             keep[lines] = ratio[lines] >= self._min_ratio
         self._notch.drop_sections(keep)
+        harmonics = np.flatnonzero(keep) - first.get(best, 0) + 1
+        self._lowest_notch_hz = float(harmonics[0] * best) if harmonics.size else 0.0
+        self._decided_from = self._first + self._detect_n if self._first is not None else None
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:
         idx = start_index + np.arange(n, dtype=np.int64)

@@ -83,7 +83,9 @@ class EmgDetector:
         fast_n = energy_window_n(cfg.envelope.fast_ms, cfg.twitch.low_rate_hz, fs_hz)
         self._envelope = MovingMean(fast_n, n_channels)
         self.noise = NoiseFloor(cfg.noise, fs_hz, n_channels)
-        self._twitch = TwitchDetector(cfg.twitch, fs_hz, n_channels, unit)
+        self._twitch = TwitchDetector(
+            cfg.twitch, fs_hz, n_channels, unit, self.conditioner.notch_ring_n
+        )
         window_n = round(cfg.envelope.slow_ms * fs_hz / 1000)
         self._bursts = ContractionDetector(cfg.contraction, cfg.spasm, window_n, fs_hz, n_channels)
         tw = cfg.twitch

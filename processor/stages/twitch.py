@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,10 @@ _MEDIAN_ENERGY_PER_VARIANCE = 0.8
 _ECHO_MS = 120.0  # the band-pass rings after a big twitch for a few tens of ms; ...
 _ECHO_OF_PEAK = 0.2  # ... re-crossings below 20 % of its energy (45 % amplitude) are echoes
 _LONG_KEPT = 64  # sustained episodes remembered per channel (a train check looks back < 1 s)
+# a mains notch keeps ringing after a burst with up to ~8 % of its peak energy (MUAPs of
+# 1.8-6 ms at 200 Hz-4 kHz, every harmonic notched), decaying with the notch's time constant
+_RING_SHARE = 0.1
+_RING_FADED = 0.05  # ... until the ring is this share of the on threshold
 
 
 def energy_window_n(fast_ms: float, low_rate_hz: float, fs_hz: float) -> int:
@@ -76,8 +81,16 @@ class TwitchDetector:
         unit: ``"uV"`` or ``"counts"`` (selects the minimum peak-to-peak).
     """
 
-    def __init__(self, cfg: TwitchConfig, fs_hz: float, n_channels: int, unit: str) -> None:
+    def __init__(
+        self,
+        cfg: TwitchConfig,
+        fs_hz: float,
+        n_channels: int,
+        unit: str,
+        ring_n: Callable[[int], float] | None = None,
+    ) -> None:
         self._cfg = cfg
+        self._ring_n = ring_n
         self._n = n_channels
         # at consumer rates the band-pass rings for ~16 samples (80 ms at 200 Hz) after a twitch
         self._max_active_n = max(_MIN_ACTIVE_SAMPLES, round(cfg.max_active_ms * fs_hz / 1000))
@@ -113,6 +126,7 @@ class TwitchDetector:
         self._valley = [(0.0, 0)] * self._n
         self._echo_until = [0] * self._n
         self._echo_level = [0.0] * self._n
+        self._ring = [(0, 0, 0.0, 1.0)] * self._n  # (from, until, energy, tau_n) of a notch ring
         self._long_at: list[deque[int]] = [deque(maxlen=_LONG_KEPT) for _ in range(self._n)]
 
     @property
@@ -214,7 +228,7 @@ class TwitchDetector:
         while p < n:
             state = self._state[ch]
             if state == _IDLE:
-                onset_at = self._next_onset(ch, row, on, start, p)
+                onset_at = self._next_onset(ch, row, on, (start, p), thr_on)
                 if onset_at < 0:
                     break
                 p = onset_at
@@ -245,16 +259,31 @@ class TwitchDetector:
                     out.append(cand)
         return out
 
-    def _next_onset(self, ch: int, row: FloatCN, on: NDArray[np.bool_], start: int, p: int) -> int:
-        """First onset at or after ``p`` (-1: none); filter echoes ignore weak re-crossings."""
-        echo_stop = min(len(on), max(p, self._echo_until[ch] - start))
-        if echo_stop > p:
+    def _next_onset(
+        self, ch: int, row: FloatCN, on: NDArray[np.bool_], at: tuple[int, int], thr_on: float
+    ) -> int:
+        """First onset at or after ``p`` (-1: none); filter echoes ignore weak re-crossings.
+
+        ``at`` is (absolute index of ``row[0]``, ``p``).
+        """
+        start, p = at
+        ring_from, ring_until, ring_energy, ring_tau = self._ring[ch]
+        guard_stop = min(len(on), max(p, self._echo_until[ch] - start, ring_until - start))
+        if guard_stop > p:
             # above the current on threshold too: the echo level was set under an older floor,
             # and a crossing below it must not count (segments without one are skipped)
-            loud_at = first_true(on[p:echo_stop] & (row[p:echo_stop] > self._echo_level[ch]))
+            loud = on[p:guard_stop].copy()
+            echo_stop = min(guard_stop, max(p, self._echo_until[ch] - start))
+            loud[: echo_stop - p] &= row[p:echo_stop] > self._echo_level[ch]
+            if ring_until > start + p:
+                # a notch's ring after the last burst: only what stands out of it is new
+                ages = np.arange(start + p - ring_from, start + guard_stop - ring_from)
+                level = thr_on + ring_energy * np.exp(ages / -ring_tau)
+                loud &= row[p:guard_stop] > level
+            loud_at = first_true(loud)
             if loud_at >= 0:
                 return p + loud_at
-            p = echo_stop
+            p = guard_stop
         hit_at = first_true(on[p:])
         return p + hit_at if hit_at >= 0 else -1
 
@@ -337,6 +366,11 @@ class TwitchDetector:
         onset, end = self._onset[ch], self._end[ch]
         self._echo_until[ch] = end + self._echo_n
         self._echo_level[ch] = max(thr_on, self._peak[ch] * _ECHO_OF_PEAK)
+        tau = self._ring_n(end) if self._ring_n is not None else 0.0
+        ring_energy = self._peak[ch] * _RING_SHARE
+        if tau > 0 and ring_energy > _RING_FADED * thr_on:
+            until = end + math.ceil(tau * math.log(ring_energy / (_RING_FADED * thr_on)))
+            self._ring[ch] = (end, until, ring_energy, tau)
         if end - onset > self._max_active_n:
             return None
         seg = ext_y[ch, max(0, onset - base) : max(0, end - base)]

@@ -1,0 +1,117 @@
+"""A mains notch rings after a big twitch: the ring is no second twitch, a real one still is."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from typing import Literal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from processor.config.detection import DetectionConfig, TwitchConfig
+from processor.stages.conditioning import Conditioner
+from processor.stages.emg import EmgDetector, TwitchFound
+from processor.stages.twitch import TwitchDetector
+from tests.processor._signals import inject, rest_uv
+
+FS = 1000.0
+N = 9000
+
+
+def _mains_rest(seed: int) -> np.ndarray:
+    x = rest_uv(N, seed=seed)[:, :1].copy()
+    t = np.arange(N) / FS
+    x[:, 0] += 10.0 * np.sin(2 * np.pi * 60.0 * t) + 3.0 * np.sin(2 * np.pi * 180.0 * t)
+    return x
+
+
+def _onsets(x: np.ndarray) -> list[int]:
+    det = EmgDetector(DetectionConfig(), FS, 1, "uV")
+    records = det.process_cn(np.ascontiguousarray(x.T), 0) + det.flush()
+    assert det.conditioner.mains_hz == 60.0
+    return sorted(r.twitch.onset_index for r in records if isinstance(r, TwitchFound))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_ring_after_a_big_twitch_is_no_twitch(seed: int) -> None:
+    x = _mains_rest(40 + seed)
+    inject(x, 0, [3000, 6000], 300.0, seed=seed)
+    found = _onsets(x)
+    assert len(found) == 2, found
+    assert all(abs(a - b) <= 5 for a, b in zip(found, [3000, 6000], strict=True))
+
+
+def test_without_the_ring_guard_the_ring_is_taken_for_twitches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The test above would catch a missing guard: without it, rings turn up as twitches."""
+    monkeypatch.setattr(Conditioner, "notch_ring_n", lambda _self, _index: 0.0)
+    extra = 0
+    for seed in range(6):
+        x = _mains_rest(40 + seed)
+        inject(x, 0, [3000, 6000], 300.0, seed=seed)
+        extra += len(_onsets(x)) - 2
+    assert extra > 0
+
+
+def _ringing_envelope() -> tuple[np.ndarray, np.ndarray]:
+    """A big twitch's energy, the notch's ring after it (5 % of its peak) and a real twitch."""
+    rng = np.random.default_rng(3)
+    e = rng.uniform(0.5, 1.0, size=(1, 1000))
+    e[0, 100:112] += 2000.0 * np.hanning(14)[1:-1]
+    age = np.arange(1000 - 112)
+    e[0, 112:] += 100.0 * np.exp(-age / 80.0) * np.sin(np.pi * age / 8.3) ** 2
+    e[0, 330:342] += 300.0 * np.hanning(14)[1:-1]
+    y = np.sqrt(e) * np.sign(np.sin(np.arange(1000) * 0.9)) * 15.0
+    return y, e
+
+
+def _envelope_onsets(ring_tau_n: float | None, cuts: list[int]) -> list[int]:
+    y, e = _ringing_envelope()
+    thresholds = (np.full(1, 12.0), np.full(1, 4.0), np.full(1, 2.0))
+    ring_n = None if ring_tau_n is None else (lambda _index: ring_tau_n)
+    det = TwitchDetector(TwitchConfig(), FS, 1, "uV", ring_n)
+    found = []
+    for a, b in itertools.pairwise([0, *cuts, 1000]):
+        hot = np.asarray((e[:, a:b] > 12.0).any(axis=1))
+        found += det.process(y[:, a:b], e[:, a:b], a, thresholds, hot)
+    return [c.onset_index for c in found]
+
+
+def test_a_twitch_standing_out_of_the_ring_is_found_and_the_ring_is_not() -> None:
+    assert len(_envelope_onsets(None, [])) > 2  # unguarded, the ring crosses on its own
+    found = _envelope_onsets(80.0, [])
+    assert len(found) == 2
+    assert abs(found[0] - 100) <= 3
+    assert abs(found[1] - 330) <= 3
+
+
+@settings(max_examples=30, deadline=None)
+@given(cuts=st.lists(st.integers(1, 999), unique=True, max_size=30).map(sorted))
+def test_the_ring_guard_chunked_equals_one_pass(cuts: list[int]) -> None:
+    assert _envelope_onsets(80.0, cuts) == _envelope_onsets(80.0, [])
+
+
+def test_ring_time_constant_follows_the_notch_running() -> None:
+    cfg = DetectionConfig()
+
+    def conditioner(notch: Literal["auto", "50", "60", "off"]) -> Conditioner:
+        cond = dataclasses.replace(cfg.conditioning, notch=notch)
+        return Conditioner(cond, cfg.quality, FS, 1, unit="uV")
+
+    tau_50 = FS * cfg.conditioning.notch_q / (2 * math.pi * 50.0)
+    assert conditioner("off").notch_ring_n(0) == 0.0
+    assert conditioner("50").notch_ring_n(0) == pytest.approx(tau_50)
+    auto = conditioner("auto")
+    assert auto.notch_ring_n(10) == pytest.approx(tau_50)  # undecided: every candidate runs
+    auto.process_cn(np.ascontiguousarray(_mains_rest(60).T[:, :4000]), 0)
+    assert auto.notch_ring_n(1999) == pytest.approx(tau_50)
+    assert auto.notch_ring_n(2000) == pytest.approx(tau_50 * 50.0 / 60.0)
+    quiet = conditioner("auto")
+    quiet.process_cn(np.ascontiguousarray(rest_uv(4000, seed=3).T[:1]), 0)
+    assert quiet.mains_hz == 0.0
+    assert quiet.notch_ring_n(3000) == 0.0
