@@ -1,0 +1,114 @@
+"""How long the mains notch rings after a big twitch, and a notch that would not (prototype).
+
+Usage::
+
+    python -m benchmarks.notch_ring [--amplitude 300] [--hum 10] [--seeds 8]
+
+Screened real rest (the accuracy benchmark's lower-limb baseline, 1 kHz) gets 60 Hz hum
+(and a third of it at 180 Hz) and one MUAP-shaped twitch at 3 s. Two conditioners run on it:
+
+* ``twitchwatch``: the pipeline's own ``Conditioner`` (band-pass, auto notch: iirnotch
+  sections at the lines it finds);
+* ``clipped``: a prototype for the next step (docs/detection.md, Limitations): the same
+  band-pass, then the hum estimated by ``iirpeak`` resonators at the same lines on the
+  band-passed signal clipped to hum amplitude + 3 x noise RMS (measured over the first 2 s),
+  and subtracted. A twitch reaches the resonators as no more than that clip level.
+
+Printed: the 5 ms energy over its median on rest (the noise floor the detector uses) in 20 ms
+windows after the twitch, the largest over seeds, and the RMS left on rest (hum removal).
+``twitch.on_factor`` is 12 and ``contraction.active_factor`` 15.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from scipy import signal
+
+from benchmarks import cases
+from processor.config import DetectionConfig
+from processor.stages.conditioning import Conditioner
+from processor.synth.muap import muap_template
+
+FS_HZ = 1000.0
+N = 9000
+AT = 3000
+LINES_HZ = (60.0, 180.0)
+WINDOWS_MS = tuple(range(40, 320, 20))
+
+
+def _energy(y: np.ndarray) -> np.ndarray:
+    return np.convolve(y * y, np.ones(5) / 5)[: y.size]
+
+
+def _signal(seed: int, amplitude_uv: float, hum_uv: float) -> np.ndarray:
+    rest = cases.baseline("lower_limb")
+    rng = np.random.default_rng(seed)
+    start = int(rng.integers(0, rest.shape[0] - N))
+    x = rest[start : start + N].copy()
+    t = np.arange(N) / FS_HZ
+    x += hum_uv * np.sin(2 * np.pi * LINES_HZ[0] * t + rng.uniform(0, 2 * np.pi))
+    x += hum_uv / 3 * np.sin(2 * np.pi * LINES_HZ[1] * t + rng.uniform(0, 2 * np.pi))
+    wave = signal.resample_poly(muap_template(rng, 10_000.0).wave, 1, 10)
+    x[AT : AT + wave.size] += amplitude_uv * wave
+    return x
+
+
+def twitchwatch(x: np.ndarray) -> np.ndarray:
+    cfg = DetectionConfig()
+    cond = Conditioner(cfg.conditioning, cfg.quality, FS_HZ, 1, unit="uV")
+    return np.asarray(cond.process_cn(np.ascontiguousarray(x[np.newaxis, :]), 0).y[0])
+
+
+def clipped(x: np.ndarray, hum_uv: float) -> np.ndarray:
+    cfg = DetectionConfig().conditioning
+    band = signal.sosfilt(
+        signal.butter(2, [cfg.low_hz, cfg.high_hz], "bandpass", fs=FS_HZ, output="sos"), x
+    )
+    notch = np.concatenate(
+        [np.concatenate(signal.iirnotch(f, cfg.notch_q, fs=FS_HZ)).reshape(1, 6) for f in LINES_HZ]
+    )
+    head = _energy(signal.sosfilt(notch, band[:2000]))[200:]
+    noise_rms = float(np.sqrt(np.median(head) / 0.8))
+    level = hum_uv * (1 + 1 / 3) + 3 * noise_rms
+    held = np.clip(band, -level, level)
+    hum = np.zeros_like(band)
+    for f in LINES_HZ:
+        peak = np.concatenate(signal.iirpeak(f, cfg.notch_q, fs=FS_HZ)).reshape(1, 6)
+        hum += signal.sosfilt(peak, held)
+    return np.asarray(band - hum)
+
+
+def _profile(y: np.ndarray) -> tuple[list[float], float]:
+    e = _energy(y)
+    floor = float(np.median(e[AT - 1000 : AT - 100]))
+    ring = [float(e[AT + k : AT + k + 20].max()) / floor for k in WINDOWS_MS]
+    return ring, float(np.std(y[AT + 2000 : N]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--amplitude", type=float, default=300.0, help="twitch p-p, uV")
+    parser.add_argument("--hum", type=float, default=10.0, help="60 Hz hum amplitude, uV")
+    parser.add_argument("--seeds", type=int, default=8)
+    args = parser.parse_args()
+    rows: dict[str, list[list[float]]] = {"twitchwatch": [], "clipped": []}
+    rms: dict[str, list[float]] = {"twitchwatch": [], "clipped": []}
+    for seed in range(args.seeds):
+        x = _signal(seed, args.amplitude, args.hum)
+        for name, y in (("twitchwatch", twitchwatch(x)), ("clipped", clipped(x, args.hum))):
+            ring, left = _profile(y)
+            rows[name].append(ring)
+            rms[name].append(left)
+    print(f"{args.amplitude:g} uV twitch, {args.hum:g} uV hum, {args.seeds} seeds: largest")
+    print("energy / floor in the 20 ms window starting this long after the twitch onset")
+    print(f"{'ms after onset':16s}" + "".join(f"{k:>6d}" for k in WINDOWS_MS) + "  rest RMS uV")
+    for name, ring_rows in rows.items():
+        worst = np.max(np.asarray(ring_rows), axis=0)
+        line = "".join(f"{v:6.0f}" for v in worst)
+        print(f"{name:16s}{line}  {np.mean(rms[name]):.2f}")
+
+
+if __name__ == "__main__":
+    main()
