@@ -1,4 +1,4 @@
-"""How long the mains notch rings after a big twitch, and a notch that would not (prototype).
+"""How long mains hum removal rings after a big twitch: twitchwatch's against a plain notch.
 
 Usage::
 
@@ -7,12 +7,10 @@ Usage::
 Screened real rest (the accuracy benchmark's lower-limb baseline, 1 kHz) gets 60 Hz hum
 (and a third of it at 180 Hz) and one MUAP-shaped twitch at 3 s. Two conditioners run on it:
 
-* ``twitchwatch``: the pipeline's own ``Conditioner`` (band-pass, auto notch: iirnotch
-  sections at the lines it finds);
-* ``clipped``: a prototype for the next step (docs/detection.md, Limitations): the same
-  band-pass, then the hum estimated by ``iirpeak`` resonators at the same lines on the
-  band-passed signal clipped to hum amplitude + 3 x noise RMS (measured over the first 2 s),
-  and subtracted. A twitch reaches the resonators as no more than that clip level.
+* ``iirnotch``: the same band-pass, then ``iirnotch`` sections at 60 and 180 Hz (what
+  twitchwatch ran until session 6): its resonators are fed the twitch whole;
+* ``twitchwatch``: the pipeline's own ``Conditioner`` (auto notch: ``processor/stages/hum.py``,
+  resonators fed the signal clipped to twice its usual RMS).
 
 Printed: the 5 ms energy over its median on rest (the noise floor the detector uses) in 20 ms
 windows after the twitch, the largest over seeds, and the RMS left on rest (hum removal).
@@ -61,23 +59,13 @@ def twitchwatch(x: np.ndarray) -> np.ndarray:
     return np.asarray(cond.process_cn(np.ascontiguousarray(x[np.newaxis, :]), 0).y[0])
 
 
-def clipped(x: np.ndarray, hum_uv: float) -> np.ndarray:
+def iirnotch(x: np.ndarray) -> np.ndarray:
     cfg = DetectionConfig().conditioning
-    band = signal.sosfilt(
-        signal.butter(2, [cfg.low_hz, cfg.high_hz], "bandpass", fs=FS_HZ, output="sos"), x
-    )
+    band = signal.butter(2, [cfg.low_hz, cfg.high_hz], "bandpass", fs=FS_HZ, output="sos")
     notch = np.concatenate(
         [np.concatenate(signal.iirnotch(f, cfg.notch_q, fs=FS_HZ)).reshape(1, 6) for f in LINES_HZ]
     )
-    head = _energy(signal.sosfilt(notch, band[:2000]))[200:]
-    noise_rms = float(np.sqrt(np.median(head) / 0.8))
-    level = hum_uv * (1 + 1 / 3) + 3 * noise_rms
-    held = np.clip(band, -level, level)
-    hum = np.zeros_like(band)
-    for f in LINES_HZ:
-        peak = np.concatenate(signal.iirpeak(f, cfg.notch_q, fs=FS_HZ)).reshape(1, 6)
-        hum += signal.sosfilt(peak, held)
-    return np.asarray(band - hum)
+    return np.asarray(signal.sosfilt(notch, signal.sosfilt(band, x)))
 
 
 def _profile(y: np.ndarray) -> tuple[list[float], float]:
@@ -93,11 +81,11 @@ def main() -> None:
     parser.add_argument("--hum", type=float, default=10.0, help="60 Hz hum amplitude, uV")
     parser.add_argument("--seeds", type=int, default=8)
     args = parser.parse_args()
-    rows: dict[str, list[list[float]]] = {"twitchwatch": [], "clipped": []}
-    rms: dict[str, list[float]] = {"twitchwatch": [], "clipped": []}
+    rows: dict[str, list[list[float]]] = {"iirnotch": [], "twitchwatch": []}
+    rms: dict[str, list[float]] = {"iirnotch": [], "twitchwatch": []}
     for seed in range(args.seeds):
         x = _signal(seed, args.amplitude, args.hum)
-        for name, y in (("twitchwatch", twitchwatch(x)), ("clipped", clipped(x, args.hum))):
+        for name, y in (("iirnotch", iirnotch(x)), ("twitchwatch", twitchwatch(x))):
             ring, left = _profile(y)
             rows[name].append(ring)
             rms[name].append(left)

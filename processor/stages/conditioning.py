@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 from processor.config.detection import ConditioningConfig, QualityConfig
 from processor.errors import ConfigError
 from processor.model import Chunk
-from processor.stages.filters import FloatCN, SosState, bandpass_sos, notch_sos, one_pole_sos
+from processor.stages.filters import FloatCN, SosState, bandpass_sos, one_pole_sos
+from processor.stages.hum import HumCanceller, mains_lines
 from processor.stages.motion import MotionGate
 
 BoolCN = NDArray[np.bool_]
@@ -114,9 +115,8 @@ class Conditioner:
         flat_pole = float(np.exp(-3.0 / self._flat_n))
         self._power = SosState(one_pole_sos(flat_pole), n_channels)
         notch_top = min(cond.notch_max_hz, high)
-        self._notches = {
-            f: notch_sos(f, fs_hz, cond.notch_q, notch_top) for f in MAINS_CANDIDATES_HZ
-        }
+        self._notches = {f: mains_lines(f, fs_hz, notch_top) for f in MAINS_CANDIDATES_HZ}
+        self._notch_q = cond.notch_q
         self._min_ratio = cond.mains_min_ratio
         self._detect_n = round(cond.mains_detect_ms * fs_hz / 1000)
         if cond.notch == "off":
@@ -139,9 +139,9 @@ class Conditioner:
         self._notch = self._build_notch()
         self._ring_per_hz = fs_hz * cond.notch_q / (2.0 * np.pi)
         self._lowest_candidate_hz = min(
-            (f for f in MAINS_CANDIDATES_HZ if self._notches[f].size), default=0.0
+            (f for f in MAINS_CANDIDATES_HZ if self._notches[f]), default=0.0
         )
-        self._lowest_notch_hz = self._mains if self._mains and self._notch.n_sections else 0.0
+        self._lowest_notch_hz = self._mains if self._mains and self._notch.lines_hz else 0.0
         self.reset()
 
     @property
@@ -152,7 +152,7 @@ class Conditioner:
     @property
     def notch_sections(self) -> int:
         """Second-order sections of the mains notch now running."""
-        return self._notch.n_sections
+        return len(self._notch.lines_hz)
 
     def notch_ring_n(self, index: int) -> float:
         """How long the notch running at sample ``index`` rings after a burst (0: no notch).
@@ -166,14 +166,12 @@ class Conditioner:
         lowest = self._lowest_notch_hz if decided else self._lowest_candidate_hz
         return self._ring_per_hz / lowest if lowest else 0.0
 
-    def _build_notch(self) -> SosState:
-        if self._mains is None:
-            sos = np.concatenate([self._notches[f] for f in MAINS_CANDIDATES_HZ])
-        elif self._mains == 0.0:
-            sos = np.zeros((0, 6))
+    def _build_notch(self) -> HumCanceller:
+        if self._mains is None:  # every candidate's lines, in the probe's order
+            lines = [f for c in MAINS_CANDIDATES_HZ for f in self._notches[c]]
         else:
-            sos = self._notches[self._mains]
-        return SosState(sos, self._n)
+            lines = self._notches.get(self._mains, [])
+        return HumCanceller(lines, self._notch_q, self._fs, self._n)
 
     def reset(self) -> None:
         """Forget filter and gate state (a decided mains frequency is kept)."""
@@ -303,7 +301,7 @@ class Conditioner:
 
     def _apply_notch(self, band: FloatCN, start_index: int) -> FloatCN:
         if self._mains is not None or self._first is None:
-            return self._notch.filter(band)
+            return self._notch.filter(band, start_index)
         decide_at = self._first + self._detect_n
         cut = min(band.shape[1], max(0, decide_at - start_index))
         head = band[:, :cut]
@@ -312,11 +310,11 @@ class Conditioner:
             basis = np.exp(-2j * np.pi * np.outer(t, self._probe_hz))
             # not ``@``: BLAS would wake its worker threads, which then spin on the other cores
             self._probe += np.einsum("cn,nk->ck", head, basis)
-        y_head = self._notch.filter(head)
+        y_head = self._notch.filter(head, start_index)
         if cut == band.shape[1] and start_index + cut < decide_at:
             return y_head
         self._decide_mains()
-        y_tail = self._notch.filter(band[:, cut:])
+        y_tail = self._notch.filter(band[:, cut:], start_index + cut)
         return np.concatenate([y_head, y_tail], axis=1)
 
     def _decide_mains(self) -> None:
@@ -326,18 +324,15 @@ class Conditioner:
         sizes = [len(self._notches[f]) for f in MAINS_CANDIDATES_HZ]
         first = dict(zip(MAINS_CANDIDATES_HZ, itertools.accumulate(sizes, initial=0), strict=False))
         # a mains whose fundamental is above the band (a 100 Hz stream) has no line to notch
-        fundamentals = {
-            f: float(ratio[first[f]]) for f in MAINS_CANDIDATES_HZ if self._notches[f].size
-        }
+        fundamentals = {f: float(ratio[first[f]]) for f in MAINS_CANDIDATES_HZ if self._notches[f]}
         best = max(fundamentals, key=lambda f: fundamentals[f], default=0.0)
         self._mains = best if fundamentals.get(best, 0.0) >= self._min_ratio else 0.0
         keep = np.zeros(ratio.size, dtype=bool)
         if self._mains:
             lines = slice(first[best], first[best] + len(self._notches[best]))
             keep[lines] = ratio[lines] >= self._min_ratio
-        self._notch.drop_sections(keep)
-        harmonics = np.flatnonzero(keep) - first.get(best, 0) + 1
-        self._lowest_notch_hz = float(harmonics[0] * best) if harmonics.size else 0.0
+        self._notch.keep(keep)
+        self._lowest_notch_hz = min(self._notch.lines_hz, default=0.0)
         self._decided_from = self._first + self._detect_n if self._first is not None else None
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:

@@ -49,17 +49,6 @@ def bandpass_sos(low_hz: float, high_hz: float, fs_hz: float, order: int) -> Flo
     return np.asarray(signal.butter(order, (low_hz, high_hz), "bandpass", fs=fs_hz, output="sos"))
 
 
-def notch_sos(mains_hz: float, fs_hz: float, q: float, max_hz: float) -> FloatCN:
-    """Cascade of IIR notches at ``mains_hz`` and its harmonics up to ``max_hz`` (< Nyquist)."""
-    sections = []
-    k = 1
-    while k * mains_hz <= max_hz and k * mains_hz < 0.49 * fs_hz:
-        b, a = signal.iirnotch(k * mains_hz, q, fs=fs_hz)
-        sections.append(np.concatenate([b, a]))
-        k += 1
-    return np.asarray(sections, dtype=np.float64).reshape(-1, 6)
-
-
 class SosState:
     """One SOS cascade applied to ``n_channels`` signals with state carried across calls.
 

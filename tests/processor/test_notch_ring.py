@@ -1,4 +1,4 @@
-"""A mains notch rings after a big twitch: the ring is no second twitch, a real one still is."""
+"""Mains hum removal after a big twitch: no ring taken for twitches or for a contraction."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from processor.config.detection import DetectionConfig, TwitchConfig
 from processor.stages.conditioning import Conditioner
 from processor.stages.emg import EmgDetector, TwitchFound
+from processor.stages.hum import HumCanceller
 from processor.stages.twitch import TwitchDetector
 from tests.processor._signals import inject, rest_uv
 
@@ -22,10 +23,10 @@ FS = 1000.0
 N = 9000
 
 
-def _mains_rest(seed: int) -> np.ndarray:
+def _mains_rest(seed: int, hum_uv: float = 10.0) -> np.ndarray:
     x = rest_uv(N, seed=seed)[:, :1].copy()
     t = np.arange(N) / FS
-    x[:, 0] += 10.0 * np.sin(2 * np.pi * 60.0 * t) + 3.0 * np.sin(2 * np.pi * 180.0 * t)
+    x[:, 0] += hum_uv * np.sin(2 * np.pi * 60.0 * t) + hum_uv / 3 * np.sin(2 * np.pi * 180.0 * t)
     return x
 
 
@@ -36,22 +37,45 @@ def _onsets(x: np.ndarray) -> list[int]:
     return sorted(r.twitch.onset_index for r in records if isinstance(r, TwitchFound))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_the_ring_after_a_big_twitch_is_no_twitch(seed: int) -> None:
-    x = _mains_rest(40 + seed)
+def _plain_notch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notch of sessions 1-5: resonators fed everything, no ring guard."""
+    monkeypatch.setattr(HumCanceller, "_levels", lambda _self, _band, _start: None)
+    monkeypatch.setattr(Conditioner, "notch_ring_n", lambda _self, _index: 0.0)
+
+
+@pytest.mark.parametrize("hum_uv", [10.0, 30.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_ring_after_a_big_twitch_is_no_twitch(seed: int, hum_uv: float) -> None:
+    x = _mains_rest(40 + seed, hum_uv)
     inject(x, 0, [3000, 6000], 300.0, seed=seed)
     found = _onsets(x)
     assert len(found) == 2, found
     assert all(abs(a - b) <= 5 for a, b in zip(found, [3000, 6000], strict=True))
 
 
-def test_without_the_ring_guard_the_ring_is_taken_for_twitches(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The test above would catch a missing guard: without it, rings turn up as twitches."""
-    monkeypatch.setattr(Conditioner, "notch_ring_n", lambda _self, _index: 0.0)
+def _pairs_found(seeds: range) -> list[int]:
+    found = []
+    for seed in seeds:
+        for gap in (150, 300):
+            x = _mains_rest(50 + seed)
+            inject(x, 0, [3000, 6000], 300.0, seed=1 + seed)
+            inject(x, 0, [3000 + gap, 6000 + gap], 300.0, seed=2 + seed)
+            found.append(len(_onsets(x)))
+    return found
+
+
+def test_big_twitches_close_together_under_hum_are_all_found() -> None:
+    # a ringing notch keeps the duty window up: the pairs became a "contraction" and vanished.
+    # What still rings raises the background of the second twitch a little: one may go
+    assert sum(_pairs_found(range(4))) >= 4 * 8 - 1
+
+
+def test_a_plain_notch_loses_twitches_and_finds_rings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests above would catch a ringing notch."""
+    _plain_notch(monkeypatch)
+    assert sum(_pairs_found(range(4))) < 4 * 8 - 4
     extra = 0
-    for seed in range(6):
+    for seed in range(4):
         x = _mains_rest(40 + seed)
         inject(x, 0, [3000, 6000], 300.0, seed=seed)
         extra += len(_onsets(x)) - 2

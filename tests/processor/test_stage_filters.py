@@ -16,7 +16,6 @@ from processor.stages.filters import (
     bandpass_sos,
     first_true,
     last_true,
-    notch_sos,
 )
 
 N = 600
@@ -76,16 +75,6 @@ def test_running_count_chunked_equals_one_pass(cuts: list[int], width: int) -> N
     np.testing.assert_array_equal(chunked, one)
     expected = np.convolve(flags[0].astype(int), np.ones(width, dtype=int))[:N]
     np.testing.assert_array_equal(one[0], expected)
-
-
-def test_notch_removes_mains_and_harmonics_below_nyquist() -> None:
-    sos = notch_sos(50.0, 1000.0, 30.0, 250.0)
-    assert len(sos) == 5  # 50, 100, 150, 200, 250 Hz
-    assert len(notch_sos(50.0, 200.0, 30.0, 250.0)) == 1  # only 50 Hz below 0.49 fs
-    t = np.arange(5000) / 1000.0
-    hum = np.sin(2 * np.pi * 50 * t) + np.sin(2 * np.pi * 150 * t)
-    out = SosState(sos, 1).filter(hum[np.newaxis])
-    assert np.abs(out[0, 3000:]).max() < 0.05
 
 
 def test_bandpass_passes_emg_band_and_rejects_drift() -> None:

@@ -1,0 +1,112 @@
+"""Hum canceller: removes the hum, bounds the ring after a twitch, chunked == one pass."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from processor.stages import hum as hum_module
+from processor.stages.filters import SosState
+from processor.stages.hum import HumCanceller, mains_lines
+
+FS = 1000.0
+N = 6000
+SPIKE_AT = 4000
+
+
+def _noise_and_hum(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, 2.0, size=(2, N))
+    t = np.arange(N) / FS
+    hum = 10.0 * np.sin(2 * np.pi * 50.0 * t) + 3.0 * np.sin(2 * np.pi * 150.0 * t + 1.0)
+    return noise, noise + hum
+
+
+def _spike() -> np.ndarray:
+    x = np.zeros(N)
+    x[SPIKE_AT : SPIKE_AT + 9] = 150.0 * np.array([0.2, 0.6, 1.0, 0.4, -0.5, -1.0, -0.6, -0.2, 0.1])
+    return x
+
+
+def _run(x: np.ndarray, cuts: list[int], start: int = 0) -> np.ndarray:
+    hum = HumCanceller([50.0, 150.0], 30.0, FS, x.shape[0])
+    parts = [
+        hum.filter(np.ascontiguousarray(x[:, a:b]), start + a)
+        for a, b in itertools.pairwise([0, *cuts, x.shape[1]])
+    ]
+    return np.concatenate(parts, axis=1)
+
+
+def test_lines_are_the_harmonics_below_the_top_and_nyquist() -> None:
+    assert mains_lines(50.0, 1000.0, 450.0) == [50.0 * k for k in range(1, 10)]
+    assert mains_lines(50.0, 1000.0, 250.0) == [50.0, 100.0, 150.0, 200.0, 250.0]
+    assert mains_lines(60.0, 200.0, 450.0) == [60.0]  # 120 Hz is above 0.49 fs
+
+
+def test_mains_and_harmonics_are_removed() -> None:
+    t = np.arange(5000) / FS
+    hum = np.sin(2 * np.pi * 50 * t) + np.sin(2 * np.pi * 150 * t)
+    out = HumCanceller(mains_lines(50.0, FS, 250.0), 30.0, FS, 1).filter(hum[np.newaxis], 0)
+    assert np.abs(out[0, 3000:]).max() < 0.05
+
+
+def _plain(x: np.ndarray) -> np.ndarray:
+    notch = np.concatenate(
+        [np.concatenate(signal.iirnotch(f, 30.0, fs=FS)).reshape(1, 6) for f in (50.0, 150.0)]
+    )
+    return SosState(notch, x.shape[0]).filter(x)
+
+
+def test_with_nothing_clipped_the_output_is_the_notches_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hum_module, "_CLIP_X_RMS", 1e9)
+    _, x = _noise_and_hum()
+    x[0] += _spike()
+    assert np.array_equal(_run(x, [1234, 3001]), _plain(x))
+
+
+def test_the_hum_is_removed_and_the_noise_kept() -> None:
+    noise, x = _noise_and_hum()
+    out = _run(x, [])
+    left = np.sqrt(np.mean(out[:, 1500:] ** 2))
+    rest = np.sqrt(np.mean(noise[:, 1500:] ** 2))
+    assert 0.95 * rest < left < 1.02 * rest
+    assert np.sqrt(np.mean(x[:, 1500:] ** 2)) > 3 * rest  # there was hum to remove
+
+
+def test_a_twitch_hardly_rings() -> None:
+    _, x = _noise_and_hum()
+    with_spike = x.copy()
+    with_spike[0] += _spike()
+    ring = _run(with_spike, [])[0] - _run(x, [])[0]  # what the spike changed
+    plain_ring = _plain(_spike()[np.newaxis])[0]  # linear: the spike's own
+    after = slice(SPIKE_AT + 60, SPIKE_AT + 300)
+    assert np.abs(plain_ring[after]).max() > 3.0  # the plain notch rings above the noise
+    assert np.abs(ring[after]).max() < 0.25 * np.abs(plain_ring[after]).max()
+    assert np.abs(ring[SPIKE_AT : SPIKE_AT + 9]).max() > 100.0  # the twitch itself passes
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cuts=st.lists(st.integers(1, N - 1), unique=True, max_size=40).map(sorted),
+    start=st.sampled_from([0, 37, 100]),
+)
+def test_hum_canceller_chunked_equals_one_pass(cuts: list[int], start: int) -> None:
+    _, x = _noise_and_hum(2)
+    x[1] += _spike()
+    assert np.array_equal(_run(x, cuts, start), _run(x, [], start))
+
+
+def test_keep_drops_the_other_lines() -> None:
+    hum = HumCanceller([50.0, 60.0, 150.0, 180.0], 30.0, FS, 1)
+    hum.keep(np.array([False, True, False, True]))
+    assert hum.lines_hz == (60.0, 180.0)
+    hum.keep(np.array([False, False]))
+    x = np.ones((1, 10))
+    assert np.array_equal(hum.filter(x, 0), x)
