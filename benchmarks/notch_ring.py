@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.notch_ring [--amplitude 300] [--hum 10] [--seeds 8]
+    python -m benchmarks.notch_ring [--amplitude 300] [--hum 10] [--drift 0] [--seeds 8]
 
 Screened real rest (the accuracy benchmark's lower-limb baseline, 1 kHz) gets 60 Hz hum
 (and a third of it at 180 Hz) and one MUAP-shaped twitch at 3 s. Two conditioners run on it:
@@ -10,7 +10,12 @@ Screened real rest (the accuracy benchmark's lower-limb baseline, 1 kHz) gets 60
 * ``iirnotch``: the same band-pass, then ``iirnotch`` sections at 60 and 180 Hz (what
   twitchwatch ran until session 6): its resonators are fed the twitch whole;
 * ``twitchwatch``: the pipeline's own ``Conditioner`` (auto notch: ``processor/stages/hum.py``,
-  resonators fed the signal clipped to twice its usual RMS).
+  the notches fed the signal clipped to twice its usual RMS, the excess added back);
+* ``template``: a prototype for strong hum (not in the pipeline): clipped around the hum
+  predicted as the median of the 10 previous 100 ms blocks (a whole number of mains periods)
+  instead of around zero, at 2.5 x the usual RMS of what is left.
+
+``--drift`` moves the hum off 60 Hz (a grid runs within about 0.05 Hz of its nominal).
 
 Printed: the 5 ms energy over its median on rest (the noise floor the detector uses) in 20 ms
 windows after the twitch, the largest over seeds, and the RMS left on rest (hum removal).
@@ -40,14 +45,15 @@ def _energy(y: np.ndarray) -> np.ndarray:
     return np.convolve(y * y, np.ones(5) / 5)[: y.size]
 
 
-def _signal(seed: int, amplitude_uv: float, hum_uv: float) -> np.ndarray:
+def _signal(seed: int, amplitude_uv: float, hum_uv: float, drift_hz: float = 0.0) -> np.ndarray:
     rest = cases.baseline("lower_limb")
     rng = np.random.default_rng(seed)
     start = int(rng.integers(0, rest.shape[0] - N))
     x = rest[start : start + N].copy()
     t = np.arange(N) / FS_HZ
-    x += hum_uv * np.sin(2 * np.pi * LINES_HZ[0] * t + rng.uniform(0, 2 * np.pi))
-    x += hum_uv / 3 * np.sin(2 * np.pi * LINES_HZ[1] * t + rng.uniform(0, 2 * np.pi))
+    mains = LINES_HZ[0] + drift_hz
+    x += hum_uv * np.sin(2 * np.pi * mains * t + rng.uniform(0, 2 * np.pi))
+    x += hum_uv / 3 * np.sin(2 * np.pi * 3 * mains * t + rng.uniform(0, 2 * np.pi))
     wave = signal.resample_poly(muap_template(rng, 10_000.0).wave, 1, 10)
     x[AT : AT + wave.size] += amplitude_uv * wave
     return x
@@ -59,13 +65,35 @@ def twitchwatch(x: np.ndarray) -> np.ndarray:
     return np.asarray(cond.process_cn(np.ascontiguousarray(x[np.newaxis, :]), 0).y[0])
 
 
-def iirnotch(x: np.ndarray) -> np.ndarray:
+def _band_and_notch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cfg = DetectionConfig().conditioning
     band = signal.butter(2, [cfg.low_hz, cfg.high_hz], "bandpass", fs=FS_HZ, output="sos")
     notch = np.concatenate(
         [np.concatenate(signal.iirnotch(f, cfg.notch_q, fs=FS_HZ)).reshape(1, 6) for f in LINES_HZ]
     )
-    return np.asarray(signal.sosfilt(notch, signal.sosfilt(band, x)))
+    return np.asarray(signal.sosfilt(band, x)), notch
+
+
+def iirnotch(x: np.ndarray) -> np.ndarray:
+    band, notch = _band_and_notch(x)
+    return np.asarray(signal.sosfilt(notch, band))
+
+
+def template(x: np.ndarray, blocks_kept: int = 10, clip_x_rms: float = 2.5) -> np.ndarray:
+    band, notch = _band_and_notch(x)
+    size = round(0.1 * FS_HZ)
+    n_blocks = band.size // size
+    blocks = band[: n_blocks * size].reshape(n_blocks, size)
+    hum = np.zeros_like(band)
+    for k in range(blocks_kept, n_blocks):
+        hum[k * size : (k + 1) * size] = np.median(blocks[k - blocks_kept : k], axis=0)
+    left = band - hum
+    rms = np.sqrt(np.mean(left[: n_blocks * size].reshape(n_blocks, size) ** 2, axis=1))
+    level = np.full(band.size, np.inf)
+    for k in range(blocks_kept + 3, n_blocks):
+        level[k * size : (k + 1) * size] = clip_x_rms * np.median(rms[k - blocks_kept : k])
+    held = hum + np.clip(left, -level, level)
+    return np.asarray(signal.sosfilt(notch, held) + (band - held))
 
 
 def _profile(y: np.ndarray) -> tuple[list[float], float]:
@@ -79,17 +107,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--amplitude", type=float, default=300.0, help="twitch p-p, uV")
     parser.add_argument("--hum", type=float, default=10.0, help="60 Hz hum amplitude, uV")
+    parser.add_argument("--drift", type=float, default=0.0, help="hum off 60 Hz by, Hz")
     parser.add_argument("--seeds", type=int, default=8)
     args = parser.parse_args()
-    rows: dict[str, list[list[float]]] = {"iirnotch": [], "twitchwatch": []}
-    rms: dict[str, list[float]] = {"iirnotch": [], "twitchwatch": []}
+    names = ("iirnotch", "twitchwatch", "template")
+    rows: dict[str, list[list[float]]] = {name: [] for name in names}
+    rms: dict[str, list[float]] = {name: [] for name in names}
     for seed in range(args.seeds):
-        x = _signal(seed, args.amplitude, args.hum)
-        for name, y in (("iirnotch", iirnotch(x)), ("twitchwatch", twitchwatch(x))):
+        x = _signal(seed, args.amplitude, args.hum, args.drift)
+        for name, y in zip(names, (iirnotch(x), twitchwatch(x), template(x)), strict=True):
             ring, left = _profile(y)
             rows[name].append(ring)
             rms[name].append(left)
-    print(f"{args.amplitude:g} uV twitch, {args.hum:g} uV hum, {args.seeds} seeds: largest")
+    print(
+        f"{args.amplitude:g} uV twitch, {args.hum:g} uV hum at {60 + args.drift:g} Hz, "
+        f"{args.seeds} seeds: largest"
+    )
     print("energy / floor in the 20 ms window starting this long after the twitch onset")
     print(f"{'ms after onset':16s}" + "".join(f"{k:>6d}" for k in WINDOWS_MS) + "  rest RMS uV")
     for name, ring_rows in rows.items():
