@@ -9,11 +9,8 @@ Screened real rest (the accuracy benchmark's lower-limb baseline, 1 kHz) gets 60
 
 * ``iirnotch``: the same band-pass, then ``iirnotch`` sections at 60 and 180 Hz (what
   twitchwatch ran until session 6): its resonators are fed the twitch whole;
-* ``twitchwatch``: the pipeline's own ``Conditioner`` (auto notch: ``processor/stages/hum.py``,
-  the notches fed the signal clipped to twice its usual RMS, the excess added back);
-* ``template``: a prototype for strong hum (not in the pipeline): clipped around the hum
-  predicted as the median of the 10 previous 100 ms blocks (a whole number of mains periods)
-  instead of around zero, at 2.5 x the usual RMS of what is left.
+* ``twitchwatch``: the pipeline's own ``Conditioner`` (auto notch, ``processor/stages/hum.py``:
+  the notches see the signal clipped around its predicted hum, the excess is added back).
 
 ``--drift`` moves the hum off 60 Hz (a grid runs within about 0.05 Hz of its nominal).
 
@@ -79,23 +76,6 @@ def iirnotch(x: np.ndarray) -> np.ndarray:
     return np.asarray(signal.sosfilt(notch, band))
 
 
-def template(x: np.ndarray, blocks_kept: int = 10, clip_x_rms: float = 2.5) -> np.ndarray:
-    band, notch = _band_and_notch(x)
-    size = round(0.1 * FS_HZ)
-    n_blocks = band.size // size
-    blocks = band[: n_blocks * size].reshape(n_blocks, size)
-    hum = np.zeros_like(band)
-    for k in range(blocks_kept, n_blocks):
-        hum[k * size : (k + 1) * size] = np.median(blocks[k - blocks_kept : k], axis=0)
-    left = band - hum
-    rms = np.sqrt(np.mean(left[: n_blocks * size].reshape(n_blocks, size) ** 2, axis=1))
-    level = np.full(band.size, np.inf)
-    for k in range(blocks_kept + 3, n_blocks):
-        level[k * size : (k + 1) * size] = clip_x_rms * np.median(rms[k - blocks_kept : k])
-    held = hum + np.clip(left, -level, level)
-    return np.asarray(signal.sosfilt(notch, held) + (band - held))
-
-
 def _profile(y: np.ndarray) -> tuple[list[float], float]:
     e = _energy(y)
     floor = float(np.median(e[AT - 1000 : AT - 100]))
@@ -110,12 +90,12 @@ def main() -> None:
     parser.add_argument("--drift", type=float, default=0.0, help="hum off 60 Hz by, Hz")
     parser.add_argument("--seeds", type=int, default=8)
     args = parser.parse_args()
-    names = ("iirnotch", "twitchwatch", "template")
+    names = ("iirnotch", "twitchwatch")
     rows: dict[str, list[list[float]]] = {name: [] for name in names}
     rms: dict[str, list[float]] = {name: [] for name in names}
     for seed in range(args.seeds):
         x = _signal(seed, args.amplitude, args.hum, args.drift)
-        for name, y in zip(names, (iirnotch(x), twitchwatch(x), template(x)), strict=True):
+        for name, y in zip(names, (iirnotch(x), twitchwatch(x)), strict=True):
             ring, left = _profile(y)
             rows[name].append(ring)
             rms[name].append(left)

@@ -18,6 +18,7 @@ from processor.stages.motion import MotionGate
 BoolCN = NDArray[np.bool_]
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
 _NEIGHBOUR_HZ = 5.0  # a mains line is compared with the spectrum this far on either side
+_STRONG_HUM_X_NOISE = 2.0  # hum RMS over noise RMS above which the hum is predicted (hum.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,9 @@ class Conditioner:
             lines = [f for c in MAINS_CANDIDATES_HZ for f in self._notches[c]]
         else:
             lines = self._notches.get(self._mains, [])
+        if self._mains is None:
+            sizes = [len(self._notches[c]) for c in MAINS_CANDIDATES_HZ]
+            return HumCanceller(lines, self._notch_q, self._fs, self._n, sizes)
         return HumCanceller(lines, self._notch_q, self._fs, self._n)
 
     def reset(self) -> None:
@@ -333,6 +337,11 @@ class Conditioner:
             keep[lines] = ratio[lines] >= self._min_ratio
         self._notch.keep(keep)
         self._lowest_notch_hz = min(self._notch.lines_hz, default=0.0)
+        # a sinusoid of amplitude A sums to A N / 2 in the probe: hum power per channel
+        amplitude = 2.0 * np.abs(self._probe[:, 1::3][:, keep]) / max(self._detect_n, 1)
+        hum_power = (amplitude**2 / 2.0).sum(axis=1)
+        noise_power = np.maximum(self._notch.usual_rms() ** 2 - hum_power, 0.0)
+        self._notch.predict(hum_power > _STRONG_HUM_X_NOISE**2 * noise_power)
         self._decided_from = self._first + self._detect_n if self._first is not None else None
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:

@@ -16,6 +16,8 @@ output is the same whatever the chunking.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +30,10 @@ from processor.stages.filters import FloatCN, SosState
 _BLOCK_S = 0.1
 _HISTORY = 10  # blocks: 1 s; until half of them are seen nothing is clipped
 _CLIP_X_RMS = 2.0  # hum alone peaks at 1.41 x its RMS, Gaussian noise at 2 x for 5 % of samples
+# strong hum: clipped around the hum predicted as the median of the samples 1, 2 and 3 blocks
+# (whole numbers of 50 and 60 Hz periods) earlier, at this many times what is left's RMS
+_PREDICTED_CLIP_X_RMS = 2.5
+_PREDICTED_BLOCKS = 3
 
 
 def mains_lines(mains_hz: float, fs_hz: float, max_hz: float) -> list[float]:
@@ -48,14 +54,33 @@ class HumCanceller:
         q: quality factor of every notch (bandwidth ``f / q``).
         fs_hz: sample rate.
         n_channels: number of channels.
+        families: sizes of consecutive groups of ``lines_hz`` (one per candidate mains) of which
+            ``keep`` will keep lines of one only. Each group also runs on its own, so the one
+            kept takes over with the state it built on the same input: dropping the others'
+            sections from the cascade would change its input and make 100 µV of hum ring.
     """
 
-    def __init__(self, lines_hz: Sequence[float], q: float, fs_hz: float, n_channels: int) -> None:
+    def __init__(
+        self,
+        lines_hz: Sequence[float],
+        q: float,
+        fs_hz: float,
+        n_channels: int,
+        families: Sequence[int] = (),
+    ) -> None:
         self._lines = list(lines_hz)
-        sections = [np.concatenate(signal.iirnotch(f, q, fs=fs_hz)) for f in self._lines]
-        self._notch = SosState(np.asarray(sections, dtype=np.float64).reshape(-1, 6), n_channels)
+        sections = np.asarray(
+            [np.concatenate(signal.iirnotch(f, q, fs=fs_hz)) for f in self._lines], np.float64
+        ).reshape(-1, 6)
+        self._notch = SosState(sections, n_channels)
+        bounds = list(itertools.accumulate(families, initial=0))
+        self._families = [
+            (lo, SosState(sections[lo:hi], n_channels)) for lo, hi in itertools.pairwise(bounds)
+        ]
         self._block_n = max(1, round(_BLOCK_S * fs_hz))
+        self._whole_periods = math.isclose(_BLOCK_S * fs_hz, round(_BLOCK_S * fs_hz))
         self._n = n_channels
+        self._predicting = np.zeros(n_channels, dtype=bool)
         self.reset()
 
     @property
@@ -66,28 +91,76 @@ class HumCanceller:
     def reset(self) -> None:
         """Forget the notches' state and the block history."""
         self._notch.reset()
+        for _, family in self._families:
+            family.reset()
         self._rms = np.full((self._n, _HISTORY), np.inf)  # oldest first
         self._tail: FloatCN = np.zeros((self._n, 0))  # samples of the unfinished block
         self._first: int | None = None
         self._level = np.full(self._n, np.inf)  # clip level of the unfinished block
+        self._recent: FloatCN = np.zeros((self._n, 0))  # the last blocks, for the prediction
+
+    def usual_rms(self) -> FloatCN:
+        """Median RMS of the last blocks, per channel (inf until half of them are seen)."""
+        return np.asarray(np.median(self._rms, axis=1))
+
+    def predict(self, channels: NDArray[np.bool_]) -> None:
+        """From now on clip these channels around their predicted hum (for strong hum).
+
+        A 100 ms block holds whole periods of 50 and 60 Hz, so the hum repeats from block to
+        block; the median of three blocks ignores a twitch in one of them.
+        """
+        self._predicting = channels & self._whole_periods
 
     def keep(self, keep: NDArray[np.bool_]) -> None:
         """Notch only the lines flagged in ``keep`` from now on, with their current state."""
         self._lines = [f for f, kept in zip(self._lines, keep, strict=True) if kept]
-        self._notch.drop_sections(keep)
+        at = np.flatnonzero(keep)
+        own = [
+            (lo, fam) for lo, fam in self._families if at.size and lo <= at[0] < lo + fam.n_sections
+        ]
+        if own and at[-1] < own[0][0] + own[0][1].n_sections:
+            lo, family = own[0]
+            family.drop_sections(keep[lo : lo + family.n_sections])
+            self._notch = family
+        else:
+            self._notch.drop_sections(keep)
+        self._families = []
 
     def filter(self, band: FloatCN, start_index: int) -> FloatCN:
         """The signal without its hum (a new array); ``start_index`` is ``band[:, 0]``'s."""
         if not self._lines or band.shape[1] == 0:
             return np.array(band, dtype=np.float64, copy=True)
-        level = self._levels(band, start_index)
+        hum = self._predicted(band) if self._predicting.any() else None
+        left = band if hum is None else band - hum
+        level = self._levels(left, start_index)
         if level is None:
+            for _, family in self._families:
+                family.filter(band)
             return self._notch.filter(band)
-        held = np.clip(band, -level, level)
+        held = np.clip(left, -level, level)
+        if hum is not None:  # the samples not clipped stay exactly as they were
+            held = np.where(held == left, band, held + hum)
         excess = band - held  # exactly 0 wherever nothing was clipped
+        for _, family in self._families:
+            family.filter(held)
         y = self._notch.filter(held)
         y += excess
         return y
+
+    def _predicted(self, band: FloatCN) -> FloatCN:
+        """The hum predicted for every sample of ``band`` (0 on channels not predicting)."""
+        span = _PREDICTED_BLOCKS * self._block_n
+        recent = self._recent
+        if recent.shape[1] < span:  # before the stream began: zeros
+            recent = np.concatenate([np.zeros((self._n, span - recent.shape[1])), recent], axis=1)
+        joined = np.concatenate([recent, band], axis=1)
+        self._recent = joined[:, -span:].copy()
+        n, block = band.shape[1], self._block_n
+        a, b, c = (joined[:, span - k * block : span - k * block + n] for k in (1, 2, 3))
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        hum = np.maximum(low, np.minimum(high, c))
+        hum[~self._predicting] = 0.0
+        return np.asarray(hum)
 
     def _levels(self, band: FloatCN, start_index: int) -> FloatCN | None:
         """Per-sample clip levels ``(n_channels, n)`` (None: nothing clipped yet)."""
@@ -102,7 +175,8 @@ class HumCanceller:
         if rms.shape[1]:
             history = np.concatenate([self._rms, rms], axis=1)
             windows = sliding_window_view(history, _HISTORY, axis=1)[:, 1:]
-            levels[:, at.size + 1 - rms.shape[1] :] = _CLIP_X_RMS * np.median(windows, axis=2)
+            factor = np.where(self._predicting, _PREDICTED_CLIP_X_RMS, _CLIP_X_RMS)[:, np.newaxis]
+            levels[:, at.size + 1 - rms.shape[1] :] = factor * np.median(windows, axis=2)
             self._rms = history[:, -_HISTORY:]
             self._level = levels[:, -1].copy()
         if np.isinf(levels).all():

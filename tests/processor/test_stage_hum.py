@@ -33,8 +33,10 @@ def _spike() -> np.ndarray:
     return x
 
 
-def _run(x: np.ndarray, cuts: list[int], start: int = 0) -> np.ndarray:
+def _run(x: np.ndarray, cuts: list[int], start: int = 0, *, predict: bool = False) -> np.ndarray:
     hum = HumCanceller([50.0, 150.0], 30.0, FS, x.shape[0])
+    if predict:
+        hum.predict(np.ones(x.shape[0], dtype=bool))
     parts = [
         hum.filter(np.ascontiguousarray(x[:, a:b]), start + a)
         for a, b in itertools.pairwise([0, *cuts, x.shape[1]])
@@ -96,11 +98,45 @@ def test_a_twitch_hardly_rings() -> None:
 @given(
     cuts=st.lists(st.integers(1, N - 1), unique=True, max_size=40).map(sorted),
     start=st.sampled_from([0, 37, 100]),
+    predict=st.booleans(),
 )
-def test_hum_canceller_chunked_equals_one_pass(cuts: list[int], start: int) -> None:
+def test_hum_canceller_chunked_equals_one_pass(cuts: list[int], start: int, predict: bool) -> None:
     _, x = _noise_and_hum(2)
     x[1] += _spike()
-    assert np.array_equal(_run(x, cuts, start), _run(x, [], start))
+    assert np.array_equal(
+        _run(x, cuts, start, predict=predict), _run(x, [], start, predict=predict)
+    )
+
+
+def test_strong_hum_predicted_from_the_last_blocks_hardly_rings() -> None:
+    noise, _ = _noise_and_hum()
+    t = np.arange(N) / FS
+    x = noise + 100.0 * np.sin(2 * np.pi * 50.0 * t) + 30.0 * np.sin(2 * np.pi * 150.0 * t)
+    with_spike = x.copy()
+    with_spike[0] += _spike()
+    after = slice(SPIKE_AT + 60, SPIKE_AT + 300)
+    ring = {}
+    for predict in (False, True):
+        changed = _run(with_spike, [], predict=predict)[0] - _run(x, [], predict=predict)[0]
+        ring[predict] = np.abs(changed[after]).max()
+    plain = np.abs(_plain(_spike()[np.newaxis])[0][after]).max()
+    assert ring[False] > 0.5 * plain  # clipped around zero, the clip level holds the hum
+    assert ring[True] < 0.25 * plain
+    left = _run(x, [], predict=True)[:, 1500:] - noise[:, 1500:]
+    assert np.sqrt(np.mean(left**2)) < 0.3  # and the hum is still removed
+
+
+def test_the_kept_mains_takes_over_with_its_own_state() -> None:
+    """Dropping the other mains' sections from a cascade would change the kept ones' input."""
+    _, x = _noise_and_hum(3)
+    both = HumCanceller([50.0, 150.0, 60.0, 180.0], 30.0, FS, 2, families=[2, 2])
+    alone = HumCanceller([60.0, 180.0], 30.0, FS, 2)
+    both.filter(x[:, :2000], 0)
+    alone.filter(x[:, :2000], 0)
+    both.keep(np.array([False, False, True, False]))
+    alone.keep(np.array([True, False]))
+    assert both.lines_hz == alone.lines_hz == (60.0,)
+    assert np.array_equal(both.filter(x[:, 2000:], 2000), alone.filter(x[:, 2000:], 2000))
 
 
 def test_keep_drops_the_other_lines() -> None:
