@@ -152,7 +152,7 @@ class Conditioner:
 
     @property
     def notch_sections(self) -> int:
-        """Second-order sections of the mains notch now running."""
+        """Mains lines notched now (one second-order section each)."""
         return len(self._notch.lines_hz)
 
     def notch_ring_n(self, index: int) -> float:
@@ -168,14 +168,14 @@ class Conditioner:
         return self._ring_per_hz / lowest if lowest else 0.0
 
     def _build_notch(self) -> HumCanceller:
-        if self._mains is None:  # every candidate's lines, in the probe's order
-            lines = [f for c in MAINS_CANDIDATES_HZ for f in self._notches[c]]
-        else:
-            lines = self._notches.get(self._mains, [])
-        if self._mains is None:
-            sizes = [len(self._notches[c]) for c in MAINS_CANDIDATES_HZ]
-            return HumCanceller(lines, self._notch_q, self._fs, self._n, sizes)
-        return HumCanceller(lines, self._notch_q, self._fs, self._n)
+        if self._mains is not None:
+            return HumCanceller(
+                self._notches.get(self._mains, []), self._notch_q, self._fs, self._n
+            )
+        # undecided: every candidate's lines, in the probe's order, each mains' also on its own
+        lines = [f for c in MAINS_CANDIDATES_HZ for f in self._notches[c]]
+        sizes = [len(self._notches[c]) for c in MAINS_CANDIDATES_HZ]
+        return HumCanceller(lines, self._notch_q, self._fs, self._n, sizes)
 
     def reset(self) -> None:
         """Forget filter and gate state (a decided mains frequency is kept)."""

@@ -10,8 +10,14 @@ after them: hum and rest noise pass the notches whole, a twitch reaches them as 
 that level, and its excess passes untouched. Where nothing is clipped the output is exactly
 the notches' output.
 
-The clip level of a block is fixed when the block begins, from blocks already complete, so the
-output is the same whatever the chunking.
+That level holds the hum too, so a strong hum would let a twitch through at its own size. On
+the channels told to (``predict``), the signal is clipped around its hum instead: 100 ms holds
+whole periods of 50 and 60 Hz, so the hum is predicted as the median of the samples 100, 200
+and 300 ms earlier (a twitch in one of them is ignored), at ``_PREDICTED_CLIP_X_RMS`` x the
+usual RMS of what is left.
+
+The clip level of a block is fixed when the block begins, from blocks already complete, and the
+prediction uses earlier samples only, so the output is the same whatever the chunking.
 """
 
 from __future__ import annotations
@@ -30,9 +36,7 @@ from processor.stages.filters import FloatCN, SosState
 _BLOCK_S = 0.1
 _HISTORY = 10  # blocks: 1 s; until half of them are seen nothing is clipped
 _CLIP_X_RMS = 2.0  # hum alone peaks at 1.41 x its RMS, Gaussian noise at 2 x for 5 % of samples
-# strong hum: clipped around the hum predicted as the median of the samples 1, 2 and 3 blocks
-# (whole numbers of 50 and 60 Hz periods) earlier, at this many times what is left's RMS
-_PREDICTED_CLIP_X_RMS = 2.5
+_PREDICTED_CLIP_X_RMS = 2.5  # what is left around a predicted hum is noise (and drift)
 _PREDICTED_BLOCKS = 3
 
 
@@ -115,13 +119,12 @@ class HumCanceller:
         """Notch only the lines flagged in ``keep`` from now on, with their current state."""
         self._lines = [f for f, kept in zip(self._lines, keep, strict=True) if kept]
         at = np.flatnonzero(keep)
-        own = [
-            (lo, fam) for lo, fam in self._families if at.size and lo <= at[0] < lo + fam.n_sections
-        ]
-        if own and at[-1] < own[0][0] + own[0][1].n_sections:
-            lo, family = own[0]
-            family.drop_sections(keep[lo : lo + family.n_sections])
-            self._notch = family
+        for lo, family in self._families:
+            hi = lo + family.n_sections
+            if at.size and lo <= at[0] and at[-1] < hi:  # one mains' lines: its own notches
+                family.drop_sections(keep[lo:hi])
+                self._notch = family
+                break
         else:
             self._notch.drop_sections(keep)
         self._families = []
@@ -151,7 +154,7 @@ class HumCanceller:
         """The hum predicted for every sample of ``band`` (0 on channels not predicting)."""
         span = _PREDICTED_BLOCKS * self._block_n
         recent = self._recent
-        if recent.shape[1] < span:  # before the stream began: zeros
+        if recent.shape[1] < span:  # not seen (stream start, reset, prediction start): no hum
             recent = np.concatenate([np.zeros((self._n, span - recent.shape[1])), recent], axis=1)
         joined = np.concatenate([recent, band], axis=1)
         self._recent = joined[:, -span:].copy()
@@ -162,12 +165,12 @@ class HumCanceller:
         hum[~self._predicting] = 0.0
         return np.asarray(hum)
 
-    def _levels(self, band: FloatCN, start_index: int) -> FloatCN | None:
-        """Per-sample clip levels ``(n_channels, n)`` (None: nothing clipped yet)."""
-        n, block = band.shape[1], self._block_n
+    def _levels(self, x: FloatCN, start_index: int) -> FloatCN | None:
+        """Per-sample clip levels for ``x`` ``(n_channels, n)`` (None: nothing clipped yet)."""
+        n, block = x.shape[1], self._block_n
         if self._first is None:
             self._first = start_index
-        rms = self._finished_blocks(band, start_index)
+        rms = self._finished_blocks(x, start_index)
         # boundaries in (0, n]: each ends a block; one begun before the stream began has no RMS
         first_at = block - start_index % block
         at = np.arange(first_at, n + 1, block)
@@ -184,10 +187,10 @@ class HumCanceller:
         widths = np.diff(np.concatenate([[0], at[at < n], [n]]))
         return np.repeat(levels[:, : widths.size], widths, axis=1)
 
-    def _finished_blocks(self, band: FloatCN, start_index: int) -> FloatCN:
+    def _finished_blocks(self, x: FloatCN, start_index: int) -> FloatCN:
         """RMS ``(n_channels, k)`` of the blocks this chunk finishes, each summed in one go."""
         block = self._block_n
-        joined = np.concatenate([self._tail, band], axis=1) if self._tail.shape[1] else band
+        joined = np.concatenate([self._tail, x], axis=1) if self._tail.shape[1] else x
         begin = start_index - self._tail.shape[1]
         lead = (-begin) % block if begin == self._first else 0
         count = max(0, joined.shape[1] - lead) // block
