@@ -142,7 +142,6 @@ class Conditioner:
         self._lowest_candidate_hz = min(
             (f for f in MAINS_CANDIDATES_HZ if self._notches[f]), default=0.0
         )
-        self._lowest_notch_hz = self._mains if self._mains and self._notch.lines_hz else 0.0
         self.reset()
 
     @property
@@ -163,8 +162,10 @@ class Conditioner:
         ``tau = q / (2 pi f)``. The slowest (lowest) notch sets the time constant, returned in
         samples. Ask about a sample already processed: the same answer whatever the chunking.
         """
-        decided = self._decided_from is not None and index >= self._decided_from
-        lowest = self._lowest_notch_hz if decided else self._lowest_candidate_hz
+        if self._decided_from is not None and index >= self._decided_from:
+            lowest = min(self._notch.lines_hz, default=0.0)
+        else:  # still deciding there: every candidate's notches ran
+            lowest = self._lowest_candidate_hz
         return self._ring_per_hz / lowest if lowest else 0.0
 
     def _build_notch(self) -> HumCanceller:
@@ -336,7 +337,6 @@ class Conditioner:
             lines = slice(first[best], first[best] + len(self._notches[best]))
             keep[lines] = ratio[lines] >= self._min_ratio
         self._notch.keep(keep)
-        self._lowest_notch_hz = min(self._notch.lines_hz, default=0.0)
         # a sinusoid of amplitude A sums to A N / 2 in the probe: hum power per channel
         amplitude = 2.0 * np.abs(self._probe[:, 1::3][:, keep]) / max(self._detect_n, 1)
         hum_power = (amplitude**2 / 2.0).sum(axis=1)

@@ -85,6 +85,7 @@ class HumCanceller:
         self._whole_periods = math.isclose(_BLOCK_S * fs_hz, round(_BLOCK_S * fs_hz))
         self._n = n_channels
         self._predicting = np.zeros(n_channels, dtype=bool)
+        self._clip_x_rms = np.full((n_channels, 1), _CLIP_X_RMS)
         self.reset()
 
     @property
@@ -114,6 +115,9 @@ class HumCanceller:
         block; the median of three blocks ignores a twitch in one of them.
         """
         self._predicting = channels & self._whole_periods
+        self._clip_x_rms = np.where(self._predicting, _PREDICTED_CLIP_X_RMS, _CLIP_X_RMS)[
+            :, np.newaxis
+        ]
 
     def keep(self, keep: NDArray[np.bool_]) -> None:
         """Notch only the lines flagged in ``keep`` from now on, with their current state."""
@@ -178,8 +182,7 @@ class HumCanceller:
         if rms.shape[1]:
             history = np.concatenate([self._rms, rms], axis=1)
             windows = sliding_window_view(history, _HISTORY, axis=1)[:, 1:]
-            factor = np.where(self._predicting, _PREDICTED_CLIP_X_RMS, _CLIP_X_RMS)[:, np.newaxis]
-            levels[:, at.size + 1 - rms.shape[1] :] = factor * np.median(windows, axis=2)
+            levels[:, at.size + 1 - rms.shape[1] :] = self._clip_x_rms * np.median(windows, axis=2)
             self._rms = history[:, -_HISTORY:]
             self._level = levels[:, -1].copy()
         if np.isinf(levels).all():
