@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,11 +12,10 @@ from processor.errors import ConfigError
 from processor.model import Chunk
 from processor.stages.filters import FloatCN, SosState, bandpass_sos, one_pole_sos
 from processor.stages.hum import HumCanceller, mains_lines
+from processor.stages.mains import MAINS_CANDIDATES_HZ, MainsProbe
 from processor.stages.motion import MotionGate
 
 BoolCN = NDArray[np.bool_]
-MAINS_CANDIDATES_HZ = (50.0, 60.0)
-_NEIGHBOUR_HZ = 5.0  # a mains line is compared with the spectrum this far on either side
 _STRONG_HUM_X_NOISE = 2.0  # hum RMS over noise RMS above which the hum is predicted (hum.py)
 
 
@@ -118,7 +116,6 @@ class Conditioner:
         notch_top = min(cond.notch_max_hz, high)
         self._notches = {f: mains_lines(f, fs_hz, notch_top) for f in MAINS_CANDIDATES_HZ}
         self._notch_q = cond.notch_q
-        self._min_ratio = cond.mains_min_ratio
         self._detect_n = round(cond.mains_detect_ms * fs_hz / 1000)
         if cond.notch == "off":
             self._mains: float | None = 0.0
@@ -126,18 +123,10 @@ class Conditioner:
             self._mains = float(cond.notch)
         else:
             self._mains = mains_hz
-        # every harmonic's line and its two neighbours, 50 Hz ones first, in notch order
-        self._probe_hz = np.array(
-            [
-                # a neighbour above Nyquist would alias onto the line itself: mirror it below
-                (k + 1) * f + (d if (k + 1) * f + d < fs_hz / 2 else -d)
-                for f in MAINS_CANDIDATES_HZ
-                for k in range(len(self._notches[f]))
-                for d in (-_NEIGHBOUR_HZ, 0.0, _NEIGHBOUR_HZ)
-            ]
-        )
-        self._probe = np.zeros((n_channels, self._probe_hz.size), dtype=np.complex128)
+        self._probe = MainsProbe(self._notches, fs_hz, n_channels, cond.mains_min_ratio)
         self._notch = self._build_notch()
+        # the hum's strength is judged once, from the first mains_detect_ms, with a set notch too
+        self._hum_judged = self._mains == 0.0
         self._ring_per_hz = fs_hz * cond.notch_q / (2.0 * np.pi)
         self._lowest_candidate_hz = min(
             (f for f in MAINS_CANDIDATES_HZ if self._notches[f]), default=0.0
@@ -196,7 +185,7 @@ class Conditioner:
         self._open: dict[int, int] = {}
         self._last_seen: dict[str, NDArray[np.int64]] = {}
         self._was_bad = np.zeros(self._n, dtype=bool)
-        self._probe[:] = 0
+        self._probe.reset()
 
     def process(self, chunk: Chunk) -> Chunk:
         """Condition one chunk; returns the conditioned samples ``(n, n_channels)``."""
@@ -305,16 +294,13 @@ class Conditioner:
         return np.where(idx < 0, self._last_finite[:, None], held)
 
     def _apply_notch(self, band: FloatCN, start_index: int) -> FloatCN:
-        if self._mains is not None or self._first is None:
+        if self._hum_judged or self._first is None:
             return self._notch.filter(band, start_index)
         decide_at = self._first + self._detect_n
         cut = min(band.shape[1], max(0, decide_at - start_index))
         head = band[:, :cut]
         if cut:
-            t = (start_index - self._first + np.arange(cut)) / self._fs
-            basis = np.exp(-2j * np.pi * np.outer(t, self._probe_hz))
-            # not ``@``: BLAS would wake its worker threads, which then spin on the other cores
-            self._probe += np.einsum("cn,nk->ck", head, basis)
+            self._probe.add(head, start_index - self._first)
         y_head = self._notch.filter(head, start_index)
         if cut == band.shape[1] and start_index + cut < decide_at:
             return y_head
@@ -323,26 +309,19 @@ class Conditioner:
         return np.concatenate([y_head, y_tail], axis=1)
 
     def _decide_mains(self) -> None:
-        """Keep the notch of the mains whose line stands out, and of its harmonics that do."""
-        total = (np.abs(self._probe) ** 2).sum(axis=0).reshape(-1, 3)  # (line, below/at/above)
-        ratio = total[:, 1] / np.maximum(0.5 * (total[:, 0] + total[:, 2]), 1e-300)
-        sizes = [len(self._notches[f]) for f in MAINS_CANDIDATES_HZ]
-        first = dict(zip(MAINS_CANDIDATES_HZ, itertools.accumulate(sizes, initial=0), strict=False))
-        # a mains whose fundamental is above the band (a 100 Hz stream) has no line to notch
-        fundamentals = {f: float(ratio[first[f]]) for f in MAINS_CANDIDATES_HZ if self._notches[f]}
-        best = max(fundamentals, key=lambda f: fundamentals[f], default=0.0)
-        self._mains = best if fundamentals.get(best, 0.0) >= self._min_ratio else 0.0
-        keep = np.zeros(ratio.size, dtype=bool)
-        if self._mains:
-            lines = slice(first[best], first[best] + len(self._notches[best]))
-            keep[lines] = ratio[lines] >= self._min_ratio
-        self._notch.keep(keep)
-        # a sinusoid of amplitude A sums to A N / 2 in the probe: hum power per channel
-        amplitude = 2.0 * np.abs(self._probe[:, 1::3][:, keep]) / max(self._detect_n, 1)
-        hum_power = (amplitude**2 / 2.0).sum(axis=1)
+        """Keep the notch of the mains whose line stands out, and of its harmonics that do.
+
+        With the mains set (config or an earlier decision) only the hum's strength is judged.
+        """
+        deciding = self._mains is None
+        self._mains, keep = self._probe.decide(self._mains)
+        self._hum_judged = True
+        if deciding:
+            self._notch.keep(keep)
+            self._decided_from = self._first + self._detect_n if self._first is not None else None
+        hum_power = self._probe.hum_power(keep)
         noise_power = np.maximum(self._notch.usual_rms() ** 2 - hum_power, 0.0)
-        self._notch.predict(hum_power > _STRONG_HUM_X_NOISE**2 * noise_power)
-        self._decided_from = self._first + self._detect_n if self._first is not None else None
+        self._notch.predict(hum_power > _STRONG_HUM_X_NOISE**2 * noise_power, self._mains)
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:
         idx = start_index + np.arange(n, dtype=np.int64)

@@ -11,10 +11,11 @@ that level, and its excess passes untouched. Where nothing is clipped the output
 the notches' output.
 
 That level holds the hum too, so a strong hum would let a twitch through at its own size. On
-the channels told to (``predict``), the signal is clipped around its hum instead: 100 ms holds
-whole periods of 50 and 60 Hz, so the hum is predicted as the median of the samples 100, 200
-and 300 ms earlier (a twitch in one of them is ignored), at ``_PREDICTED_CLIP_X_RMS`` x the
-usual RMS of what is left.
+the channels told to (``predict``), the signal is clipped around its hum instead: the hum is
+predicted as the median of the samples 1-5 lags earlier (twitches in two of them, e.g. two
+twitches one lag apart, are ignored), at ``_PREDICTED_CLIP_X_RMS`` x the usual RMS of what is
+left. The lag (:func:`hum_lag_n`) is a whole number of samples and of mains periods: 100 ms at
+1 kHz, 250 ms for 60 Hz at 1024 Hz.
 
 The clip level of a block is fixed when the block begins, from blocks already complete, and the
 prediction uses earlier samples only, so the output is the same whatever the chunking.
@@ -37,7 +38,26 @@ _BLOCK_S = 0.1
 _HISTORY = 10  # blocks: 1 s; until half of them are seen nothing is clipped
 _CLIP_X_RMS = 2.0  # hum alone peaks at 1.41 x its RMS, Gaussian noise at 2 x for 5 % of samples
 _PREDICTED_CLIP_X_RMS = 2.5  # what is left around a predicted hum is noise (and drift)
-_PREDICTED_BLOCKS = 3
+_PREDICTED_LAGS = 5  # a median of 3 took two twitches 100 ms apart for hum
+_MIN_LAG_S = 0.1  # longer than a twitch: one twitch lands in one of the earlier samples only
+_MAX_LAG_S = 0.5
+# a lag off by 0.002 periods predicts a 50x noise hum with an error of 0.6x the noise
+_LAG_TOLERANCE_PERIODS = 0.002
+
+
+def hum_lag_n(mains_hz: float, fs_hz: float) -> int:
+    """Samples in the shortest lag of at least 100 ms that holds whole mains periods (0: none).
+
+    Whole to within ``_LAG_TOLERANCE_PERIODS``, and at most ``_MAX_LAG_S``.
+    """
+    period_n = fs_hz / mains_hz
+    periods = math.ceil(_MIN_LAG_S * mains_hz - 1e-9)
+    while periods * period_n <= _MAX_LAG_S * fs_hz + 1e-9:
+        lag = round(periods * period_n)
+        if abs(periods * period_n - lag) <= _LAG_TOLERANCE_PERIODS * period_n:
+            return lag
+        periods += 1
+    return 0
 
 
 def mains_lines(mains_hz: float, fs_hz: float, max_hz: float) -> list[float]:
@@ -82,7 +102,10 @@ class HumCanceller:
             (lo, SosState(sections[lo:hi], n_channels)) for lo, hi in itertools.pairwise(bounds)
         ]
         self._block_n = max(1, round(_BLOCK_S * fs_hz))
-        self._whole_periods = math.isclose(_BLOCK_S * fs_hz, round(_BLOCK_S * fs_hz))
+        self._fs = fs_hz
+        self._lag_n = 0
+        # until ``predict`` is called, keep enough signal to predict from at once with any lag
+        self._watch_n = _PREDICTED_LAGS * math.ceil(_MAX_LAG_S * fs_hz)
         self._n = n_channels
         self._predicting = np.zeros(n_channels, dtype=bool)
         self._clip_x_rms = np.full((n_channels, 1), _CLIP_X_RMS)
@@ -102,19 +125,26 @@ class HumCanceller:
         self._tail: FloatCN = np.zeros((self._n, 0))  # samples of the unfinished block
         self._first: int | None = None
         self._level = np.full(self._n, np.inf)  # clip level of the unfinished block
-        self._recent: FloatCN = np.zeros((self._n, 0))  # the last blocks, for the prediction
+        self._recent: FloatCN = np.zeros((self._n, 0))  # the last lags, for the prediction
 
     def usual_rms(self) -> FloatCN:
-        """Median RMS of the last blocks, per channel (inf until half of them are seen)."""
-        return np.asarray(np.median(self._rms, axis=1))
+        """Median RMS of the last blocks seen, per channel (inf before the first)."""
+        seen = np.where(np.isinf(self._rms), np.nan, self._rms)
+        if np.isnan(seen).all():
+            return np.full(self._n, np.inf)
+        return np.asarray(np.nanmedian(seen, axis=1))
 
-    def predict(self, channels: NDArray[np.bool_]) -> None:
+    def predict(self, channels: NDArray[np.bool_], mains_hz: float) -> None:
         """From now on clip these channels around their predicted hum (for strong hum).
 
-        A 100 ms block holds whole periods of 50 and 60 Hz, so the hum repeats from block to
-        block; the median of three blocks ignores a twitch in one of them.
+        A lag of whole mains periods (:func:`hum_lag_n`) makes the hum repeat from lag to lag;
+        the median of five lags ignores twitches in two of them. No such lag: not predicted.
         """
-        self._predicting = channels & self._whole_periods
+        self._lag_n = hum_lag_n(mains_hz, self._fs) if mains_hz else 0
+        self._predicting = channels & (self._lag_n > 0)
+        self._watch_n = 0
+        span = _PREDICTED_LAGS * self._lag_n if self._predicting.any() else 0
+        self._recent = self._recent[:, -span:] if span else np.zeros((self._n, 0))
         self._clip_x_rms = np.where(self._predicting, _PREDICTED_CLIP_X_RMS, _CLIP_X_RMS)[
             :, np.newaxis
         ]
@@ -137,6 +167,8 @@ class HumCanceller:
         """The signal without its hum (a new array); ``start_index`` is ``band[:, 0]``'s."""
         if not self._lines or band.shape[1] == 0:
             return np.array(band, dtype=np.float64, copy=True)
+        if self._watch_n:
+            self._recent = np.concatenate([self._recent, band], axis=1)[:, -self._watch_n :]
         hum = self._predicted(band) if self._predicting.any() else None
         left = band if hum is None else band - hum
         level = self._levels(left, start_index)
@@ -156,16 +188,18 @@ class HumCanceller:
 
     def _predicted(self, band: FloatCN) -> FloatCN:
         """The hum predicted for every sample of ``band`` (0 on channels not predicting)."""
-        span = _PREDICTED_BLOCKS * self._block_n
+        lag = self._lag_n
+        span = _PREDICTED_LAGS * lag
         recent = self._recent
         if recent.shape[1] < span:  # not seen (stream start, reset, prediction start): no hum
             recent = np.concatenate([np.zeros((self._n, span - recent.shape[1])), recent], axis=1)
         joined = np.concatenate([recent, band], axis=1)
         self._recent = joined[:, -span:].copy()
-        n, block = band.shape[1], self._block_n
-        a, b, c = (joined[:, span - k * block : span - k * block + n] for k in (1, 2, 3))
-        low, high = np.minimum(a, b), np.maximum(a, b)
-        hum = np.maximum(low, np.minimum(high, c))
+        n = band.shape[1]
+        earlier = np.stack(
+            [joined[:, span - k * lag : span - k * lag + n] for k in range(1, _PREDICTED_LAGS + 1)]
+        )
+        hum = np.partition(earlier, _PREDICTED_LAGS // 2, axis=0)[_PREDICTED_LAGS // 2]
         hum[~self._predicting] = 0.0
         return np.asarray(hum)
 

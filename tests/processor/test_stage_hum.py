@@ -12,7 +12,7 @@ from scipy import signal
 
 from processor.stages import hum as hum_module
 from processor.stages.filters import SosState
-from processor.stages.hum import HumCanceller, mains_lines
+from processor.stages.hum import HumCanceller, hum_lag_n, mains_lines
 
 FS = 1000.0
 N = 6000
@@ -36,7 +36,7 @@ def _spike() -> np.ndarray:
 def _run(x: np.ndarray, cuts: list[int], start: int = 0, *, predict: bool = False) -> np.ndarray:
     hum = HumCanceller([50.0, 150.0], 30.0, FS, x.shape[0])
     if predict:
-        hum.predict(np.ones(x.shape[0], dtype=bool))
+        hum.predict(np.ones(x.shape[0], dtype=bool), 50.0)
     parts = [
         hum.filter(np.ascontiguousarray(x[:, a:b]), start + a)
         for a, b in itertools.pairwise([0, *cuts, x.shape[1]])
@@ -48,6 +48,14 @@ def test_lines_are_the_harmonics_below_the_top_and_nyquist() -> None:
     assert mains_lines(50.0, 1000.0, 450.0) == [50.0 * k for k in range(1, 10)]
     assert mains_lines(50.0, 1000.0, 250.0) == [50.0, 100.0, 150.0, 200.0, 250.0]
     assert mains_lines(60.0, 200.0, 450.0) == [60.0]  # 120 Hz is above 0.49 fs
+
+
+def test_the_hum_is_predicted_over_whole_mains_periods() -> None:
+    assert hum_lag_n(50.0, 1000.0) == hum_lag_n(60.0, 1000.0) == 100
+    assert hum_lag_n(50.0, 200.0) == hum_lag_n(60.0, 200.0) == 20
+    assert hum_lag_n(60.0, 1024.0) == 256  # 15 periods: 100 ms is 102.4 samples
+    assert hum_lag_n(50.0, 1024.0) == 471  # 23 periods of 20.48 samples, 0.04 samples off
+    assert hum_lag_n(60.0, 999.5) == 0  # none within 500 ms: clipped around zero
 
 
 def test_mains_and_harmonics_are_removed() -> None:
