@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,7 +124,13 @@ class Conditioner:
             self._mains = float(cond.notch)
         else:
             self._mains = mains_hz
-        self._probe = MainsProbe(self._notches, fs_hz, n_channels, cond.mains_min_ratio)
+        self._probe = MainsProbe(
+            self._notches,
+            fs_hz,
+            n_channels,
+            min_ratio=cond.mains_min_ratio,
+            window_n=self._detect_n,
+        )
         self._notch = self._build_notch()
         # the hum's strength is judged once, from the first mains_detect_ms, with a set notch too
         self._hum_judged = self._mains == 0.0
@@ -139,9 +146,9 @@ class Conditioner:
         return self._mains
 
     @property
-    def notch_sections(self) -> int:
-        """Mains lines notched now (one second-order section each)."""
-        return len(self._notch.lines_hz)
+    def notch_lines_hz(self) -> tuple[float, ...]:
+        """Mains lines notched now (one second-order section each; off nominal where measured)."""
+        return self._notch.lines_hz
 
     def notch_ring_n(self, index: int) -> float:
         """How long the notch running at sample ``index`` rings after a burst (0: no notch).
@@ -314,14 +321,20 @@ class Conditioner:
         With the mains set (config or an earlier decision) only the hum's strength is judged.
         """
         deciding = self._mains is None
-        self._mains, keep = self._probe.decide(self._mains)
+        self._mains, keep, offset_hz = self._probe.decide(self._mains)
         self._hum_judged = True
+        judged_at = (self._first or 0) + self._detect_n
         if deciding:
             self._notch.keep(keep)
-            self._decided_from = self._first + self._detect_n if self._first is not None else None
+            self._decided_from = judged_at
+        if offset_hz:
+            # the retuned notches warm up for 10 time constants of the lowest line's amplitude
+            warm_n = math.ceil(10 * self._ring_per_hz * 2 / self._mains)
+            self._notch.retune((self._mains + offset_hz) / self._mains, judged_at + warm_n)
         hum_power = self._probe.hum_power(keep)
         noise_power = np.maximum(self._notch.usual_rms() ** 2 - hum_power, 0.0)
-        self._notch.predict(hum_power > _STRONG_HUM_X_NOISE**2 * noise_power, self._mains)
+        strong = hum_power > _STRONG_HUM_X_NOISE**2 * noise_power
+        self._notch.predict(strong, self._mains + offset_hz)
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:
         idx = start_index + np.arange(n, dtype=np.int64)

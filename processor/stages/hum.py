@@ -93,10 +93,11 @@ class HumCanceller:
         families: Sequence[int] = (),
     ) -> None:
         self._lines = list(lines_hz)
-        sections = np.asarray(
-            [np.concatenate(signal.iirnotch(f, q, fs=fs_hz)) for f in self._lines], np.float64
-        ).reshape(-1, 6)
+        self._q = q
+        sections = self._sections(self._lines, fs_hz)
         self._notch = SosState(sections, n_channels)
+        # (sample it takes over at, its lines, its notches) of a retuned cascade warming up
+        self._retuned: tuple[int, list[float], SosState] | None = None
         bounds = list(itertools.accumulate(families, initial=0))
         self._families = [
             (lo, SosState(sections[lo:hi], n_channels)) for lo, hi in itertools.pairwise(bounds)
@@ -116,8 +117,15 @@ class HumCanceller:
         """The lines notched now."""
         return tuple(self._lines)
 
+    def _sections(self, lines_hz: Sequence[float], fs_hz: float) -> FloatCN:
+        notches = [np.concatenate(signal.iirnotch(f, self._q, fs=fs_hz)) for f in lines_hz]
+        return np.asarray(notches, np.float64).reshape(-1, 6)
+
     def reset(self) -> None:
-        """Forget the notches' state and the block history."""
+        """Forget the notches' state and the block history (a retuned cascade takes over)."""
+        if self._retuned is not None:
+            _, self._lines, self._notch = self._retuned
+            self._retuned = None
         self._notch.reset()
         for _, family in self._families:
             family.reset()
@@ -163,6 +171,28 @@ class HumCanceller:
             self._notch.drop_sections(keep)
         self._families = []
 
+    def retune(self, scale: float, takeover_at: int) -> None:
+        """Notch the lines times ``scale`` (the mains measured off nominal) from ``takeover_at``.
+
+        Until then the retuned notches run on the same input beside the current ones, so they
+        take over warmed up: started cold, they would pass the hum for a few hundred ms.
+        """
+        lines = [f * scale for f in self._lines]
+        self._retuned = (takeover_at, lines, SosState(self._sections(lines, self._fs), self._n))
+
+    def _notched(self, x: FloatCN, start_index: int) -> FloatCN:
+        for _, family in self._families:
+            family.filter(x)
+        y = self._notch.filter(x)
+        if self._retuned is not None:
+            takeover_at, lines, retuned = self._retuned
+            y_retuned = retuned.filter(x)
+            k = max(0, takeover_at - start_index)
+            if k < x.shape[1]:
+                y[:, k:] = y_retuned[:, k:]
+                self._lines, self._notch, self._retuned = lines, retuned, None
+        return y
+
     def filter(self, band: FloatCN, start_index: int) -> FloatCN:
         """The signal without its hum (a new array); ``start_index`` is ``band[:, 0]``'s."""
         if not self._lines or band.shape[1] == 0:
@@ -173,16 +203,12 @@ class HumCanceller:
         left = band if hum is None else band - hum
         level = self._levels(left, start_index)
         if level is None:
-            for _, family in self._families:
-                family.filter(band)
-            return self._notch.filter(band)
+            return self._notched(band, start_index)
         held = np.clip(left, -level, level)
         if hum is not None:  # the samples not clipped stay exactly as they were
             held = np.where(held == left, band, held + hum)
         excess = band - held  # exactly 0 wherever nothing was clipped
-        for _, family in self._families:
-            family.filter(held)
-        y = self._notch.filter(held)
+        y = self._notched(held, start_index)
         y += excess
         return y
 

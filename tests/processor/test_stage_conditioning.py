@@ -82,11 +82,11 @@ def test_only_the_mains_harmonics_present_are_notched() -> None:
     stage = _make()
     y, _bad, _flags = _run(stage, x, [])
     assert stage.mains_hz == 60.0
-    assert stage.notch_sections == 2  # 60 Hz and its 5th harmonic; 120, 180, 240 are absent
+    assert len(stage.notch_lines_hz) == 2  # 60 Hz and its 5th harmonic; 120, 180, 240 are absent
     assert np.std(y[0, 3000:]) < 3.5  # both lines are gone, the 3 uV noise remains
     full = _make(notch="60")
     _run(full, x, [])
-    assert full.notch_sections == 7  # forced: every harmonic up to the band's 450 Hz
+    assert len(full.notch_lines_hz) == 7  # forced: every harmonic up to the band's 450 Hz
 
 
 def test_a_stream_too_slow_for_any_mains_line_decides_no_notch() -> None:
@@ -98,7 +98,7 @@ def test_a_stream_too_slow_for_any_mains_line_decides_no_notch() -> None:
     for a in range(0, 300, 7):
         stage.process_cn(x[:, a : a + 7], a)
     assert stage.mains_hz == 0.0
-    assert stage.notch_sections == 0
+    assert len(stage.notch_lines_hz) == 0
 
 
 def test_forced_notch_and_off() -> None:
