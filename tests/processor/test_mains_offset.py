@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -12,13 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processor.config.detection import DetectionConfig
+from processor.model import Chunk, Event, StreamInfo
 from processor.stages.conditioning import Conditioner
 from processor.stages.emg import EmgDetector, TwitchFound
 from processor.stages.hum import HumCanceller
 from processor.stages.mains import MainsProbe
+from processor.stages.pipeline import Pipeline
 from tests.processor._signals import inject, rest_uv
 
 FS = 1000.0
+HUMMING = StreamInfo("emg", FS, ("emg_0", "emg_1"), "uV")
 
 
 def _hum(n: int, mains_hz: float, hum_uv: float, fs: float = FS) -> np.ndarray:
@@ -114,3 +118,38 @@ def test_a_conditioner_notches_the_mains_where_it_runs() -> None:
     assert cond.mains_hz == 60.0  # the stream's mains, by its nominal name
     assert cond.process_cn(x[np.newaxis, 4000:], 4000).y.shape == (1, 2000)
     assert cond.notch_lines_hz[0] == pytest.approx(59.9, abs=0.01)
+
+
+@cache
+def _humming() -> np.ndarray:
+    """12 s, 2 channels at 1 kHz: real rest, 40 µV of hum 0.15 Hz off 50 Hz, twitches."""
+    x = rest_uv(12_000, seed=6)
+    x += _hum(12_000, 50.15, 40.0)[:, np.newaxis]
+    inject(x, 0, list(range(1_500, 11_500, 700)), 80.0, seed=1)
+    inject(x, 1, list(range(1_800, 11_500, 900)), 300.0, seed=2)
+    return x
+
+
+def _humming_events(edges: list[int]) -> tuple[Event, ...]:
+    x = _humming()
+    pipe = Pipeline(DetectionConfig(), session_id="hum")
+    out: list[Event] = []
+    for a, b in itertools.pairwise(edges):
+        out.extend(pipe.process(Chunk(HUMMING, a, x[a:b])))
+    return tuple(out + pipe.flush())
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    cuts=st.lists(st.integers(1, 11_999), unique=True, max_size=30).map(sorted),
+    live_from=st.integers(0, 11_000),
+)
+def test_the_pipeline_under_off_nominal_hum_is_chunking_invariant(
+    cuts: list[int], live_from: int
+) -> None:
+    # the mains judged at 2 s, the retuned notches taking over at 3.9 s, the hum predicted
+    live = range(live_from, min(live_from + 1_000, 12_000), 3)
+    edges = sorted({0, *cuts, *live, 12_000})
+    whole = _humming_events([0, 12_000])
+    assert sum(str(e.type) in {"fasciculation", "fibrillation"} for e in whole) >= 20
+    assert _humming_events(edges) == whole
