@@ -17,8 +17,12 @@ twitches one lag apart, are ignored), at ``_PREDICTED_CLIP_X_RMS`` x the usual R
 left. The lag (:func:`hum_lag_n`) is a whole number of samples and of mains periods: 100 ms at
 1 kHz, 250 ms for 60 Hz at 1024 Hz.
 
-The clip level of a block is fixed when the block begins, from blocks already complete, and the
-prediction uses earlier samples only, so the output is the same whatever the chunking.
+Where the mains runs off nominal (measured by ``mains.MainsProbe``), ``retune`` starts notches
+at the measured lines beside the running ones; they take over, warmed up, at a given sample.
+
+The clip level of a block is fixed when the block begins, from blocks already complete, the
+prediction uses earlier samples only and the takeover happens at a sample index, so the output
+is the same whatever the chunking.
 """
 
 from __future__ import annotations
