@@ -17,6 +17,10 @@ twitches one lag apart, are ignored), at ``_PREDICTED_CLIP_X_RMS`` x the usual R
 left. The lag (:func:`hum_lag_n`) is a whole number of samples and of mains periods: 100 ms at
 1 kHz, 250 ms for 60 Hz at 1024 Hz.
 
+Hum that the clip level or the prediction has not caught up with (it rose, or vanished) is
+clipped off period after period: where the clipped-off part repeated, sign for sign, one mains
+period earlier for most of the last 50 ms (``follow_period``), the notches take the signal whole.
+
 Where the mains runs off nominal (measured by ``mains.MainsProbe``), ``retune`` starts notches
 at the measured lines beside the running ones; they take over, warmed up, at a given sample.
 
@@ -42,6 +46,11 @@ _BLOCK_S = 0.1
 _HISTORY = 10  # blocks: 1 s; until half of them are seen nothing is clipped
 _CLIP_X_RMS = 2.0  # hum alone peaks at 1.41 x its RMS, Gaussian noise at 2 x for 5 % of samples
 _PREDICTED_CLIP_X_RMS = 2.5  # what is left around a predicted hum is noise (and drift)
+# where the clipped-off part has repeated, sign for sign, one mains period earlier for most of
+# the last 50 ms, it is hum the clip level or the prediction has not caught up with (the hum
+# changed), not a twitch (a fifth of the window at most) nor a contraction (a third or so)
+_REPEATING_S = 0.05
+_REPEATING_SHARE = 0.6
 _PREDICTED_LAGS = 5  # a median of 3 took two twitches 100 ms apart for hum
 _MIN_LAG_S = 0.1  # longer than a twitch: one twitch lands in one of the earlier samples only
 _MAX_LAG_S = 0.5
@@ -107,6 +116,8 @@ class HumCanceller:
             (lo, SosState(sections[lo:hi], n_channels)) for lo, hi in itertools.pairwise(bounds)
         ]
         self._block_n = max(1, round(_BLOCK_S * fs_hz))
+        self._repeating_n = max(2, round(_REPEATING_S * fs_hz))
+        self._period_n = 0  # one mains period in samples, once the mains is known (0: not yet)
         self._fs = fs_hz
         self._lag_n = 0
         # until ``predict`` is called, keep enough signal to predict from at once with any lag
@@ -138,6 +149,8 @@ class HumCanceller:
         self._first: int | None = None
         self._level = np.full(self._n, np.inf)  # clip level of the unfinished block
         self._recent: FloatCN = np.zeros((self._n, 0))  # the last lags, for the prediction
+        # signs of the clipped-off part, the last period and window of them
+        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
 
     def usual_rms(self) -> FloatCN:
         """Median RMS of the last blocks seen, per channel (inf before the first)."""
@@ -209,12 +222,35 @@ class HumCanceller:
         if level is None:
             return self._notched(band, start_index)
         held = np.clip(left, -level, level)
+        repeating = self._repeating(np.sign(left - held).astype(np.int8))
+        if repeating is not None:  # the notches take that hum as it is
+            held = np.where(repeating, left, held)
         if hum is not None:  # the samples not clipped stay exactly as they were
             held = np.where(held == left, band, held + hum)
         excess = band - held  # exactly 0 wherever nothing was clipped
         y = self._notched(held, start_index)
         y += excess
         return y
+
+    def follow_period(self, mains_hz: float) -> None:
+        """From now on, clip nowhere the clipped-off part repeats every ``mains_hz`` period."""
+        self._period_n = round(self._fs / mains_hz) if mains_hz else 0
+        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
+
+    def _repeating(self, signs: NDArray[np.int8]) -> NDArray[np.bool_] | None:
+        """Samples ending a window whose clipped-off part mostly repeated a period earlier."""
+        period, window = self._period_n, self._repeating_n
+        if not period:
+            return None
+        joined = np.concatenate([self._signs, signs], axis=1)
+        self._signs = joined[:, -(period + window - 1) :]
+        again = (joined[:, period:] != 0) & (joined[:, period:] == joined[:, :-period])
+        if not again.any():
+            return None
+        counts = np.cumsum(again, axis=1, dtype=np.int32)
+        counts[:, window:] -= counts[:, :-window].copy()
+        repeating = counts[:, -signs.shape[1] :] >= _REPEATING_SHARE * window
+        return repeating if repeating.any() else None
 
     def _predicted(self, band: FloatCN) -> FloatCN:
         """The hum predicted for every sample of ``band`` (0 on channels not predicting)."""
