@@ -334,8 +334,7 @@ class Conditioner:
         hum_power = self._probe.hum_power(keep)
         noise_power = np.maximum(self._notch.usual_rms() ** 2 - hum_power, 0.0)
         strong = hum_power > _STRONG_HUM_X_NOISE**2 * noise_power
-        self._notch.predict(strong, self._mains + offset_hz)
-        self._notch.follow_period(self._mains + offset_hz)
+        self._notch.follow(self._mains + offset_hz, strong)
 
     def _blank(self, flags_now: dict[str, BoolCN], start_index: int, n: int) -> BoolCN:
         idx = start_index + np.arange(n, dtype=np.int64)

@@ -11,7 +11,7 @@ that level, and its excess passes untouched. Where nothing is clipped the output
 the notches' output.
 
 That level holds the hum too, so a strong hum would let a twitch through at its own size. On
-the channels told to (``predict``), the signal is clipped around its hum instead: the hum is
+the channels told to (``follow``), the signal is clipped around its hum instead: the hum is
 predicted as the median of the samples 1-5 lags earlier (twitches in two of them, e.g. two
 twitches one lag apart, are ignored), at ``_PREDICTED_CLIP_X_RMS`` x the usual RMS of what is
 left. The lag (:func:`hum_lag_n`) is a whole number of samples and of mains periods: 100 ms at
@@ -19,7 +19,7 @@ left. The lag (:func:`hum_lag_n`) is a whole number of samples and of mains peri
 
 Hum that the clip level or the prediction has not caught up with (it rose, or vanished) is
 clipped off period after period: where the clipped-off part repeated, sign for sign, one mains
-period earlier for most of the last 50 ms (``follow_period``), the notches take the signal whole.
+period earlier for most of the last 50 ms (``follow``), the notches take the signal whole.
 
 Where the mains runs off nominal (measured by ``mains.MainsProbe``), ``retune`` starts notches
 at the measured lines beside the running ones; they take over, warmed up, at a given sample.
@@ -120,7 +120,7 @@ class HumCanceller:
         self._period_n = 0  # one mains period in samples, once the mains is known (0: not yet)
         self._fs = fs_hz
         self._lag_n = 0
-        # until ``predict`` is called, keep enough signal to predict from at once with any lag
+        # until ``follow`` is called, keep enough signal to predict from at once with any lag
         self._watch_n = _PREDICTED_LAGS * math.ceil(_MAX_LAG_S * fs_hz)
         self._n = n_channels
         self._predicting = np.zeros(n_channels, dtype=bool)
@@ -159,14 +159,18 @@ class HumCanceller:
             return np.full(self._n, np.inf)
         return np.asarray(np.nanmedian(seen, axis=1))
 
-    def predict(self, channels: NDArray[np.bool_], mains_hz: float) -> None:
-        """From now on clip these channels around their predicted hum (for strong hum).
+    def follow(self, mains_hz: float, predicting: NDArray[np.bool_]) -> None:
+        """From now on follow the mains at ``mains_hz`` (0.0: none); predict hum on ``predicting``.
 
-        A lag of whole mains periods (:func:`hum_lag_n`) makes the hum repeat from lag to lag;
-        the median of five lags ignores twitches in two of them. No such lag: not predicted.
+        Prediction is for channels with strong hum. A lag of whole mains periods
+        (:func:`hum_lag_n`) makes the hum repeat from lag to lag; the median of five lags
+        ignores twitches in two of them. No such lag: not predicted. On every channel, where
+        the clipped-off part repeats every period, it is hum.
         """
+        self._period_n = round(self._fs / mains_hz) if mains_hz else 0
+        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
         self._lag_n = hum_lag_n(mains_hz, self._fs) if mains_hz else 0
-        self._predicting = channels & (self._lag_n > 0)
+        self._predicting = predicting & (self._lag_n > 0)
         self._watch_n = 0
         span = _PREDICTED_LAGS * self._lag_n if self._predicting.any() else 0
         self._recent = self._recent[:, -span:] if span else np.zeros((self._n, 0))
@@ -222,7 +226,7 @@ class HumCanceller:
         if level is None:
             return self._notched(band, start_index)
         held = np.clip(left, -level, level)
-        repeating = self._repeating(np.sign(left - held).astype(np.int8))
+        repeating = self._repeating(left, held)
         if repeating is not None:  # the notches take that hum as it is
             held = np.where(repeating, left, held)
         if hum is not None:  # the samples not clipped stay exactly as they were
@@ -232,16 +236,12 @@ class HumCanceller:
         y += excess
         return y
 
-    def follow_period(self, mains_hz: float) -> None:
-        """From now on, clip nowhere the clipped-off part repeats every ``mains_hz`` period."""
-        self._period_n = round(self._fs / mains_hz) if mains_hz else 0
-        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
-
-    def _repeating(self, signs: NDArray[np.int8]) -> NDArray[np.bool_] | None:
+    def _repeating(self, left: FloatCN, held: FloatCN) -> NDArray[np.bool_] | None:
         """Samples ending a window whose clipped-off part mostly repeated a period earlier."""
         period, window = self._period_n, self._repeating_n
         if not period:
             return None
+        signs = np.sign(left - held).astype(np.int8)
         joined = np.concatenate([self._signs, signs], axis=1)
         self._signs = joined[:, -(period + window - 1) :]
         again = (joined[:, period:] != 0) & (joined[:, period:] == joined[:, :-period])

@@ -36,7 +36,7 @@ def _spike() -> np.ndarray:
 def _run(x: np.ndarray, cuts: list[int], start: int = 0, *, predict: bool = False) -> np.ndarray:
     hum = HumCanceller([50.0, 150.0], 30.0, FS, x.shape[0])
     if predict:
-        hum.predict(np.ones(x.shape[0], dtype=bool), 50.0)
+        hum.follow(50.0, np.ones(x.shape[0], dtype=bool))
     parts = [
         hum.filter(np.ascontiguousarray(x[:, a:b]), start + a)
         for a, b in itertools.pairwise([0, *cuts, x.shape[1]])
@@ -166,7 +166,7 @@ def _stepping_hum(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def _run_following(x: np.ndarray, cuts: list[int], *, follow: bool = True) -> np.ndarray:
     hum = HumCanceller([60.0], 30.0, FS, 1)
     if follow:
-        hum.follow_period(60.0)
+        hum.follow(60.0, np.zeros(1, dtype=bool))
     parts = [
         hum.filter(np.ascontiguousarray(x[:, a:b]), a)
         for a, b in itertools.pairwise([0, *cuts, x.shape[1]])
