@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -328,9 +327,7 @@ class Conditioner:
             self._notch.keep(keep)
             self._decided_from = judged_at
         if offset_hz:
-            # the retuned notches warm up for 10 time constants of the lowest line's amplitude
-            warm_n = math.ceil(10 * self._ring_per_hz * 2 / self._mains)
-            self._notch.retune((self._mains + offset_hz) / self._mains, judged_at + warm_n)
+            self._notch.retune((self._mains + offset_hz) / self._mains)
         hum_power = self._probe.hum_power(keep)
         noise_power = np.maximum(self._notch.usual_rms() ** 2 - hum_power, 0.0)
         strong = hum_power > _STRONG_HUM_X_NOISE**2 * noise_power

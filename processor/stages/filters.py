@@ -80,6 +80,12 @@ class SosState:
         if self._zi is not None:
             self._zi = np.ascontiguousarray(self._zi[:, keep])
 
+    def retuned(self, sos: FloatCN) -> SosState:
+        """The cascade with ``sos`` (as many sections) instead, carrying on from this state."""
+        other = SosState(sos, self._n_channels)
+        other._zi = None if self._zi is None else self._zi.copy()
+        return other
+
     def filter(self, x: FloatCN) -> FloatCN:
         """Filter channel-major samples ``(n_channels, n)``; returns a new array."""
         y: FloatCN = np.array(x, dtype=np.float64, order="C", copy=True)

@@ -21,12 +21,11 @@ Hum that the clip level or the prediction has not caught up with (it rose, or va
 clipped off period after period: where the clipped-off part repeated, sign for sign, one mains
 period earlier for most of the last 50 ms (``follow``), the notches take the signal whole.
 
-Where the mains runs off nominal (measured by ``mains.MainsProbe``), ``retune`` starts notches
-at the measured lines beside the running ones; they take over, warmed up, at a given sample.
+Where the mains runs off nominal (measured by ``mains.MainsProbe``), ``retune`` moves the notches
+to the measured lines, carrying on from their state.
 
-The clip level of a block is fixed when the block begins, from blocks already complete, the
-prediction uses earlier samples only and the takeover happens at a sample index, so the output
-is the same whatever the chunking.
+The clip level of a block is fixed when the block begins, from blocks already complete, and the
+prediction uses earlier samples only, so the output is the same whatever the chunking.
 """
 
 from __future__ import annotations
@@ -109,8 +108,6 @@ class HumCanceller:
         self._q = q
         sections = self._sections(self._lines, fs_hz)
         self._notch = SosState(sections, n_channels)
-        # (sample it takes over at, its lines, its notches) of a retuned cascade warming up
-        self._retuned: tuple[int, list[float], SosState] | None = None
         bounds = list(itertools.accumulate(families, initial=0))
         self._families = [
             (lo, SosState(sections[lo:hi], n_channels)) for lo, hi in itertools.pairwise(bounds)
@@ -137,10 +134,7 @@ class HumCanceller:
         return np.asarray(notches, np.float64).reshape(-1, 6)
 
     def reset(self) -> None:
-        """Forget the notches' state and the block history (a retuned cascade takes over)."""
-        if self._retuned is not None:
-            _, self._lines, self._notch = self._retuned
-            self._retuned = None
+        """Forget the notches' state and the block history."""
         self._notch.reset()
         for _, family in self._families:
             family.reset()
@@ -192,27 +186,19 @@ class HumCanceller:
             self._notch.drop_sections(keep)
         self._families = []
 
-    def retune(self, scale: float, takeover_at: int) -> None:
-        """Notch the lines times ``scale`` (the mains measured off nominal) from ``takeover_at``.
+    def retune(self, scale: float) -> None:
+        """Notch the lines times ``scale`` (the mains measured off nominal) from now on.
 
-        Until then the retuned notches run on the same input beside the current ones, so they
-        take over warmed up: started cold, they would pass the hum for a few hundred ms.
+        The notches carry on from their state: it holds the hum they were removing, which the
+        retuned ones go on removing (started cold, they would pass it for a few hundred ms).
         """
-        lines = [f * scale for f in self._lines]
-        self._retuned = (takeover_at, lines, SosState(self._sections(lines, self._fs), self._n))
+        self._lines = [f * scale for f in self._lines]
+        self._notch = self._notch.retuned(self._sections(self._lines, self._fs))
 
-    def _notched(self, x: FloatCN, start_index: int) -> FloatCN:
+    def _notched(self, x: FloatCN) -> FloatCN:
         for _, family in self._families:
             family.filter(x)
-        y = self._notch.filter(x)
-        if self._retuned is not None:
-            takeover_at, lines, retuned = self._retuned
-            y_retuned = retuned.filter(x)
-            k = max(0, takeover_at - start_index)
-            if k < x.shape[1]:
-                y[:, k:] = y_retuned[:, k:]
-                self._lines, self._notch, self._retuned = lines, retuned, None
-        return y
+        return self._notch.filter(x)
 
     def filter(self, band: FloatCN, start_index: int) -> FloatCN:
         """The signal without its hum (a new array); ``start_index`` is ``band[:, 0]``'s."""
@@ -224,7 +210,7 @@ class HumCanceller:
         left = band if hum is None else band - hum
         level = self._levels(left, start_index)
         if level is None:
-            return self._notched(band, start_index)
+            return self._notched(band)
         held = np.clip(left, -level, level)
         repeating = self._repeating(left, held)
         if repeating is not None:  # the notches take that hum as it is
@@ -232,7 +218,7 @@ class HumCanceller:
         if hum is not None:  # the samples not clipped stay exactly as they were
             held = np.where(held == left, band, held + hum)
         excess = band - held  # exactly 0 wherever nothing was clipped
-        y = self._notched(held, start_index)
+        y = self._notched(held)
         y += excess
         return y
 
