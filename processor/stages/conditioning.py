@@ -317,15 +317,15 @@ class Conditioner:
     def _decide_mains(self) -> None:
         """Keep the notch of the mains whose line stands out, and of its harmonics that do.
 
-        With the mains set (config or an earlier decision) only the hum's strength is judged.
+        With the mains set (config or an earlier decision) only its offset from nominal and the
+        hum's strength are judged.
         """
         deciding = self._mains is None
         self._mains, keep, offset_hz = self._probe.decide(self._mains)
         self._hum_judged = True
-        judged_at = (self._first or 0) + self._detect_n
         if deciding:
             self._notch.keep(keep)
-            self._decided_from = judged_at
+            self._decided_from = (self._first or 0) + self._detect_n
         if offset_hz:
             self._notch.retune((self._mains + offset_hz) / self._mains)
         hum_power = self._probe.hum_power(keep)

@@ -1,7 +1,7 @@
 """Which mains lines a stream holds, how far off nominal and how strong, from its first samples.
 
 A grid runs within about 0.05 Hz of its nominal 50/60 Hz, and a wearable's sample clock may be
-off by as much: a notch of Q 30 is 2 Hz wide at 60 Hz, so 0.1 Hz off it left 12 % of the hum.
+off by as much: a notch of Q 30 is 2 Hz wide at 60 Hz, so 0.1 Hz off it left a tenth of the hum.
 The probe's window is summed in parts; a line's phase advancing from part to part gives how
 far off nominal the mains runs.
 """
