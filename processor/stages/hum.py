@@ -39,7 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from scipy import signal
 
-from processor.stages.filters import FloatCN, SosState
+from processor.stages.filters import FloatCN, RunningCount, SosState
 
 _BLOCK_S = 0.1
 _HISTORY = 10  # blocks: 1 s; until half of them are seen nothing is clipped
@@ -114,6 +114,7 @@ class HumCanceller:
         ]
         self._block_n = max(1, round(_BLOCK_S * fs_hz))
         self._repeating_n = max(2, round(_REPEATING_S * fs_hz))
+        self._repeats = RunningCount(self._repeating_n, n_channels)
         self._period_n = 0  # one mains period in samples, once the mains is known (0: not yet)
         self._fs = fs_hz
         self._lag_n = 0
@@ -143,8 +144,8 @@ class HumCanceller:
         self._first: int | None = None
         self._level = np.full(self._n, np.inf)  # clip level of the unfinished block
         self._recent: FloatCN = np.zeros((self._n, 0))  # the last lags, for the prediction
-        # signs of the clipped-off part, the last period and window of them
-        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
+        self._signs = np.zeros((self._n, self._period_n), np.int8)  # clipped off, last period
+        self._repeats.reset()
 
     def usual_rms(self) -> FloatCN:
         """Median RMS of the last blocks seen, per channel (inf before the first)."""
@@ -162,7 +163,7 @@ class HumCanceller:
         the clipped-off part repeats every period, it is hum.
         """
         self._period_n = round(self._fs / mains_hz) if mains_hz else 0
-        self._signs = np.zeros((self._n, self._period_n + self._repeating_n - 1), np.int8)
+        self._signs = np.zeros((self._n, self._period_n), np.int8)
         self._lag_n = hum_lag_n(mains_hz, self._fs) if mains_hz else 0
         self._predicting = predicting & (self._lag_n > 0)
         self._watch_n = 0
@@ -229,13 +230,11 @@ class HumCanceller:
             return None
         signs = np.sign(left - held).astype(np.int8)
         joined = np.concatenate([self._signs, signs], axis=1)
-        self._signs = joined[:, -(period + window - 1) :]
-        again = (joined[:, period:] != 0) & (joined[:, period:] == joined[:, :-period])
-        if not again.any():
+        self._signs = joined[:, -period:]
+        again = (signs != 0) & (signs == joined[:, :-period])
+        if self._repeats.idle and not again.any():
             return None
-        counts = np.cumsum(again, axis=1, dtype=np.int32)
-        counts[:, window:] -= counts[:, :-window].copy()
-        repeating = counts[:, -signs.shape[1] :] >= _REPEATING_SHARE * window
+        repeating = self._repeats.count(again) >= _REPEATING_SHARE * window
         return repeating if repeating.any() else None
 
     def _predicted(self, band: FloatCN) -> FloatCN:

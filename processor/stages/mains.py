@@ -70,7 +70,7 @@ class MainsProbe:
         """Forget the sums."""
         self._sums[:] = 0
         self._n = 0
-        self._total = self._sums.sum(axis=2)
+        self._total = np.zeros(self._sums.shape[:2], dtype=np.complex128)  # set by ``decide``
 
     def add(self, x: FloatCN, elapsed: int) -> None:
         """Add ``x`` ``(n_channels, n)``, whose first sample is ``elapsed`` after the first."""
